@@ -1,0 +1,23 @@
+"""Declarative AWS End User Messaging SMS registration attachments for the AWS CDK."""
+
+from cdk_sms_registration_handler.document_rules import (
+    DEFAULT_MAX_SIZE_BYTES,
+    AttachmentValidationError,
+)
+from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE
+
+from ._version import __version__
+from .attachment import IRegistrationAttachment, RegistrationAttachment
+from .provider import RegistrationAttachmentProvider
+from .source import AttachmentSource
+
+__all__ = [
+    "DEFAULT_MAX_SIZE_BYTES",
+    "RESOURCE_TYPE",
+    "AttachmentSource",
+    "AttachmentValidationError",
+    "IRegistrationAttachment",
+    "RegistrationAttachment",
+    "RegistrationAttachmentProvider",
+    "__version__",
+]

@@ -1,0 +1,220 @@
+"""The ``RegistrationAttachment`` construct and its imported counterpart."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import jsii
+from aws_cdk import (
+    CustomResource,
+    IResolvable,
+    IResolveContext,
+    ITaggableV2,
+    RemovalPolicy,
+    Resource,
+    Stack,
+    TagManager,
+    TagType,
+    Token,
+)
+from constructs import Construct, Node
+
+from cdk_sms_registration_handler import resource_contract as contract
+from cdk_sms_registration_handler.document_rules import (
+    DEFAULT_MAX_SIZE_BYTES,
+    AttachmentValidationError,
+    check_max_size_setting,
+)
+
+from .provider import RegistrationAttachmentProvider
+from .source import AttachmentSource
+
+_ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
+_ALLOWED_REMOVAL_POLICIES = (
+    RemovalPolicy.DESTROY,
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+)
+
+
+@runtime_checkable
+class IRegistrationAttachment(Protocol):
+    """A registration attachment, made in this stack or elsewhere."""
+
+    @property
+    def node(self) -> Node:
+        """The construct tree node."""
+        ...
+
+    @property
+    def attachment_id(self) -> str:
+        """The attachment's ID (for registrations' attachment fields)."""
+        ...
+
+    @property
+    def attachment_arn(self) -> str:
+        """The attachment's ARN (for IAM policies)."""
+        ...
+
+
+def _attachment_arn(scope: Construct, attachment_id: str) -> str:
+    return Stack.of(scope).format_arn(
+        service="sms-voice", resource="registration-attachment", resource_name=attachment_id
+    )
+
+
+class _ImportedRegistrationAttachment(Resource):
+    def __init__(self, scope: Construct, construct_id: str, attachment_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self._attachment_id = attachment_id
+
+    @property
+    def attachment_id(self) -> str:
+        return self._attachment_id
+
+    @property
+    def attachment_arn(self) -> str:
+        return _attachment_arn(self, self._attachment_id)
+
+
+@jsii.implements(IResolvable)
+class _TagsProperty:
+    """Renders the Tags property at synth, after ``Tags.of()`` aspects have run."""
+
+    def __init__(self, attachment: RegistrationAttachment) -> None:
+        self._attachment = attachment
+        self.creation_stack: list[str] = []
+
+    def resolve(self, context: IResolveContext) -> Any:
+        return self._attachment._render_tags() or None
+
+    def to_string(self) -> str:
+        return "RegistrationAttachmentTags"
+
+
+@jsii.implements(ITaggableV2)
+class RegistrationAttachment(Resource):
+    """A document uploaded with CreateRegistrationAttachment, kept in step with the stack.
+
+    Example::
+
+        loa = RegistrationAttachment(
+            self, "LetterOfAuthorization",
+            source=AttachmentSource.from_file("documents/loa.pdf"),
+            tags={"team": "messaging"},
+        )
+        CfnOutput(self, "LoaId", value=loa.attachment_id)
+    """
+
+    @staticmethod
+    def from_attachment_id(
+        scope: Construct, construct_id: str, attachment_id: str
+    ) -> IRegistrationAttachment:
+        """Refer to an attachment made outside this stack by its ID."""
+        if not Token.is_unresolved(attachment_id) and not _ATTACHMENT_ID.fullmatch(attachment_id):
+            raise AttachmentValidationError(
+                f"attachment_id {attachment_id!r}: must be 1-256 characters of "
+                "letters, digits, _ : / -"
+            )
+        return _ImportedRegistrationAttachment(scope, construct_id, attachment_id)
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source: AttachmentSource,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy | None = None,
+        max_size_bytes: int | None = None,
+    ) -> None:
+        """Declare an attachment.
+
+        :param source: the document, ``AttachmentSource.from_file`` or ``.from_bucket``.
+        :param tags: tags on the attachment; ``Tags.of()`` tags are added, these win.
+        :param removal_policy: DESTROY (default) deletes the attachment with the resource;
+            RETAIN keeps it when it leaves the stack or is replaced.
+        :param max_size_bytes: the size limit, default ``DEFAULT_MAX_SIZE_BYTES`` (5 MB).
+        """
+        super().__init__(scope, construct_id)
+        if not isinstance(source, AttachmentSource):
+            raise AttachmentValidationError(
+                f"{self.node.path}: source must be AttachmentSource.from_file(...) or "
+                ".from_bucket(...)"
+            )
+        if removal_policy is not None and removal_policy not in _ALLOWED_REMOVAL_POLICIES:
+            raise AttachmentValidationError(
+                f"{self.node.path}: removal_policy {removal_policy} is not supported; "
+                "use DESTROY or RETAIN"
+            )
+        size_limit = check_max_size_setting(
+            DEFAULT_MAX_SIZE_BYTES if max_size_bytes is None else max_size_bytes
+        )
+        self._prop_tags = contract.check_tags(dict(tags or {}), property_name="tags")
+        self._tag_manager = TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
+
+        provider = RegistrationAttachmentProvider.of(self)
+        bound = source.bind(self, size_limit)
+        if bound.asset_extension is not None:
+            provider.grant_read_asset(bound.bucket, bound.asset_extension)
+        else:
+            provider.grant_read_object(
+                bound.bucket, bound.object_key, versioned=bound.version_id is not None
+            )
+
+        properties: dict[str, Any] = {
+            contract.ATTACHMENT_URL: f"s3://{bound.bucket.bucket_name}/{bound.object_key}",
+            contract.TAGS: _TagsProperty(self),
+        }
+        if bound.version_id is not None:
+            properties[contract.ATTACHMENT_VERSION_ID] = bound.version_id
+        if max_size_bytes is not None:
+            properties[contract.MAX_SIZE_BYTES] = size_limit
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=contract.RESOURCE_TYPE,
+            properties=properties,
+            removal_policy=removal_policy or RemovalPolicy.DESTROY,
+        )
+        # A Delete must never run after the handler's permissions are gone.
+        self._resource.node.add_dependency(provider.policy)
+
+    @property
+    def cdk_tag_manager(self) -> TagManager:
+        """Where ``Tags.of()`` puts the tags applied to this attachment or its parents."""
+        return self._tag_manager
+
+    @property
+    def attachment_id(self) -> str:
+        """The attachment's ID (``Fn::GetAtt RegistrationAttachmentId``)."""
+        return self._resource.get_att_string(contract.ATTR_ID)
+
+    @property
+    def attachment_arn(self) -> str:
+        """The attachment's ARN (``Fn::GetAtt RegistrationAttachmentArn``)."""
+        return self._resource.get_att_string(contract.ATTR_ARN)
+
+    @property
+    def attachment_status(self) -> str:
+        """The status at the last deploy (``Fn::GetAtt AttachmentStatus``)."""
+        return self._resource.get_att_string(contract.ATTR_STATUS)
+
+    @property
+    def created_timestamp(self) -> str:
+        """When the attachment was created, ISO 8601 (``Fn::GetAtt CreatedTimestamp``)."""
+        return self._resource.get_att_string(contract.ATTR_CREATED)
+
+    def _render_tags(self) -> list[dict[str, str]]:
+        """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
+        applied = {tag["Key"]: tag["Value"] for tag in self._tag_manager.render_tags() or []}
+        merged = {
+            key: value
+            for key, value in {**applied, **self._prop_tags}.items()
+            if not key.lower().startswith("aws:")
+        }
+        contract.check_tags(merged, property_name=f"{self.node.path} tags")
+        return [{"Key": key, "Value": merged[key]} for key in sorted(merged)]

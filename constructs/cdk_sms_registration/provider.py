@@ -1,0 +1,142 @@
+"""The stack's one handler for ``Custom::SmsRegistrationAttachment``: function, role, policy.
+
+Every attachment in a stack shares it. The first attachment creates it; later ones only add
+what they read to its policy, in a form whose size stays bounded (see README, IAM).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_sms_registration_handler.resource_contract import SOURCE_TAG_KEY
+
+from .handler_asset import ARCHITECTURE, HANDLER, RUNTIME, handler_code
+
+#: Never rename: the function's logical ID derives from it, and a custom resource's
+#: ServiceToken can never change once deployed.
+PROVIDER_ID = "SmsRegistrationAttachmentProvider"
+
+#: Covers the longest path: throttled Create, a 300 s upload wait, a throttled cleanup Delete.
+HANDLER_TIMEOUT = Duration.minutes(15)
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+ATTACHMENT_ACTIONS = [
+    "sms-voice:DescribeRegistrationAttachments",
+    "sms-voice:DeleteRegistrationAttachment",
+    "sms-voice:TagResource",
+    "sms-voice:UntagResource",
+    "sms-voice:ListTagsForResource",
+]
+
+
+class RegistrationAttachmentProvider(Construct):
+    """The Lambda function behind every registration attachment of one stack."""
+
+    @classmethod
+    def of(cls, scope: Construct) -> RegistrationAttachmentProvider:
+        """The provider of ``scope``'s stack, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if isinstance(existing, RegistrationAttachmentProvider):
+            return existing
+        return cls(stack, PROVIDER_ID)
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Creates and deletes SMS registration attachments for CloudFormation",
+        )
+        log_group = logs.LogGroup(
+            self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.policy = iam.Policy(self, "Policy", roles=[self.role])
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            ),
+            # CreateRegistrationAttachment has no resource type, so IAM only takes "*" here. The
+            # condition narrows it to requests carrying the handler's source-fingerprint tag.
+            iam.PolicyStatement(
+                sid="CreateTaggedAttachments",
+                actions=["sms-voice:CreateRegistrationAttachment"],
+                resources=["*"],
+                conditions={"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="ManageAttachments",
+                actions=ATTACHMENT_ACTIONS,
+                resources=[
+                    stack.format_arn(
+                        service="sms-voice", resource="registration-attachment", resource_name="*"
+                    )
+                ],
+            ),
+        )
+        self.function = lambda_.Function(
+            self,
+            "Handler",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=handler_code(),
+            timeout=HANDLER_TIMEOUT,
+            memory_size=256,
+            role=self.role,
+            log_group=log_group,
+            description="Custom::SmsRegistrationAttachment provider (cdk-sms-registration)",
+        )
+        self.function.node.add_dependency(self.policy)
+        self._asset_reads = iam.PolicyStatement(sid="ReadDocumentAssets", actions=["s3:GetObject"])
+        self._object_reads = iam.PolicyStatement(sid="ReadDocuments", actions=["s3:GetObject"])
+        self._version_reads = iam.PolicyStatement(
+            sid="ReadDocumentVersions", actions=["s3:GetObjectVersion"]
+        )
+        self._key_use = iam.PolicyStatement(sid="DecryptDocuments", actions=["kms:Decrypt"])
+        self._granted: set[tuple[str, ...]] = set()
+
+    @property
+    def service_token(self) -> str:
+        """The ServiceToken of every attachment: the function's ARN."""
+        return self.function.function_arn
+
+    def grant_read_asset(self, bucket: s3.IBucket, extension: str) -> None:
+        """Read file assets with this extension: one resource per extension, not per file.
+
+        CDK names file assets ``<hash><extension>``, so ``*.pdf`` on the asset bucket covers
+        every PDF asset however many attachments there are.
+        """
+        self._add(self._asset_reads, ("asset", bucket.bucket_name, extension),
+                  bucket.arn_for_objects(f"*{extension}"))
+        self._grant_key(bucket.encryption_key)
+
+    def grant_read_object(self, bucket: s3.IBucket, key: str, *, versioned: bool) -> None:
+        """Read one object of an existing bucket (and its versions when one is pinned)."""
+        arn = bucket.arn_for_objects(key)
+        self._add(self._object_reads, ("object", bucket.bucket_name, key), arn)
+        if versioned:
+            self._add(self._version_reads, ("version", bucket.bucket_name, key), arn)
+        self._grant_key(bucket.encryption_key)
+
+    def _grant_key(self, key: kms.IKey | None) -> None:
+        if key is not None:
+            self._add(self._key_use, ("key", key.key_arn), key.key_arn)
+
+    def _add(self, statement: iam.PolicyStatement, grant: tuple[str, ...], resource: str) -> None:
+        if grant in self._granted:
+            return
+        if not statement.has_resource:
+            self.policy.add_statements(statement)
+        statement.add_resources(resource)
+        self._granted.add(grant)

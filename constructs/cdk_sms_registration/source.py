@@ -1,0 +1,99 @@
+"""Where an attachment's document comes from: a local file or an existing S3 object."""
+
+from __future__ import annotations
+
+import abc
+import os
+from dataclasses import dataclass
+
+from aws_cdk import Token
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from cdk_sms_registration_handler.document_rules import (
+    AttachmentValidationError,
+    check_content,
+    check_size,
+    read_local_facts,
+    type_for_name,
+)
+
+
+@dataclass(frozen=True)
+class BoundSource:
+    """A source made concrete inside one attachment: the S3 object the service reads."""
+
+    bucket: s3.IBucket
+    object_key: str
+    version_id: str | None
+    #: The extension of a CDK file asset's key (file assets keep their file's extension).
+    asset_extension: str | None = None
+
+
+class AttachmentSource(abc.ABC):
+    """The document of a registration attachment."""
+
+    @staticmethod
+    def from_file(path: str) -> AttachmentSource:
+        """A local PDF, JPEG or PNG, published as a CDK file asset.
+
+        The file must exist, have a .pdf, .jpg, .jpeg or .png extension (any case), and contain
+        what its extension says (checked by its leading bytes). Its size is checked against the
+        attachment's ``max_size_bytes`` when the attachment is constructed.
+        """
+        facts = read_local_facts(path)
+        check_content(path, facts.head)
+        return _FileSource(os.path.abspath(path), facts.size_bytes)
+
+    @staticmethod
+    def from_bucket(
+        bucket: s3.IBucket, key: str, *, version_id: str | None = None
+    ) -> AttachmentSource:
+        """An object in an existing bucket.
+
+        The key's extension is checked now when the key is known at synth time; the object
+        itself is checked on deploy, before the service is asked to read it. ``version_id``
+        pins a version: the deploy fails unless it is the object's current version, because
+        the service reads the current one. SSE-KMS buckets need ``bucket.encryption_key``
+        (``Bucket.from_bucket_attributes(..., encryption_key=key)`` for imported buckets).
+        """
+        if not Token.is_unresolved(key):
+            if not key or key.startswith("/"):
+                raise AttachmentValidationError(
+                    f"from_bucket key {key!r}: must be an object key without a leading '/'"
+                )
+            type_for_name(key)
+        if version_id is not None and not Token.is_unresolved(version_id) and not version_id:
+            raise AttachmentValidationError("from_bucket version_id: must not be empty")
+        return _BucketSource(bucket, key, version_id)
+
+    @abc.abstractmethod
+    def bind(self, scope: Construct, max_size_bytes: int) -> BoundSource:
+        """Make the source concrete inside ``scope``; checks that need the size limit run here."""
+
+
+class _FileSource(AttachmentSource):
+    def __init__(self, path: str, size_bytes: int) -> None:
+        self._path = path
+        self._size_bytes = size_bytes
+
+    def bind(self, scope: Construct, max_size_bytes: int) -> BoundSource:
+        check_size(self._path, self._size_bytes, max_size_bytes)
+        asset = s3_assets.Asset(scope, "Document", path=self._path)
+        return BoundSource(
+            bucket=asset.bucket,
+            object_key=asset.s3_object_key,
+            version_id=None,
+            asset_extension=os.path.splitext(self._path)[1],
+        )
+
+
+class _BucketSource(AttachmentSource):
+    def __init__(self, bucket: s3.IBucket, key: str, version_id: str | None) -> None:
+        self._bucket = bucket
+        self._key = key
+        self._version_id = version_id
+
+    def bind(self, scope: Construct, max_size_bytes: int) -> BoundSource:
+        return BoundSource(bucket=self._bucket, object_key=self._key, version_id=self._version_id)

@@ -1,0 +1,188 @@
+"""Registration attachments on the service: create and wait, delete, tags."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .resource_contract import (
+    ATTR_ARN,
+    ATTR_CREATED,
+    ATTR_ID,
+    ATTR_STATUS,
+    SOURCE_TAG_KEY,
+    AttachmentSpec,
+)
+from .retries import Deadline, call_with_retries
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_COMPLETE = "UPLOAD_COMPLETE"
+UPLOAD_FAILED = "UPLOAD_FAILED"
+DELETED = "DELETED"
+
+# Describe polls start fast (most uploads finish within a second) and back off geometrically,
+# so the number of polls grows with the logarithm of the upload time.
+FIRST_POLL_SECONDS = 0.25
+POLL_GROWTH = 1.5
+LONGEST_POLL_SECONDS = 5.0
+
+
+class UploadNotCompleted(Exception):
+    """The service did not finish the upload: it failed, or it ran past the wait bound."""
+
+
+class AttachmentInUse(Exception):
+    """The service refuses to delete an attachment (ConflictException)."""
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a ClientError."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def client_token(stack_id: str, logical_id: str, request_id: str) -> str:
+    """The idempotency token of one CloudFormation request.
+
+    A duplicate delivery or a retry of the same request carries the same RequestId, so the
+    service answers with the attachment it already made instead of making a second one.
+    """
+    digest = hashlib.sha256("\n".join((stack_id, logical_id, request_id)).encode("utf-8"))
+    return digest.hexdigest()  # 64 characters, the ClientToken maximum
+
+
+def create(sms: Any, spec: AttachmentSpec, token: str, deadline: Deadline) -> dict[str, Any]:
+    """CreateRegistrationAttachment for the spec's S3 object, tagged with its fingerprint."""
+    tags = [{"Key": key, "Value": value} for key, value in spec.service_tags().items()]
+    response: dict[str, Any] = call_with_retries(
+        lambda: sms.create_registration_attachment(
+            AttachmentUrl=spec.url, Tags=tags, ClientToken=token
+        ),
+        deadline,
+        what="CreateRegistrationAttachment",
+    )
+    return response
+
+
+def describe(sms: Any, attachment_id: str, deadline: Deadline) -> dict[str, Any] | None:
+    """The attachment's description, or None when the service no longer knows it."""
+    try:
+        response = call_with_retries(
+            lambda: sms.describe_registration_attachments(RegistrationAttachmentIds=[attachment_id]),
+            deadline,
+            what="DescribeRegistrationAttachments",
+        )
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return None
+        raise
+    found: list[dict[str, Any]] = response.get("RegistrationAttachments", [])
+    return found[0] if found else None
+
+
+def wait_until_uploaded(
+    sms: Any,
+    attachment: Mapping[str, Any],
+    deadline: Deadline,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Mapping[str, Any]:
+    """Poll until UPLOAD_COMPLETE; raise UploadNotCompleted on UPLOAD_FAILED or at the deadline."""
+    attachment_id = attachment["RegistrationAttachmentId"]
+    wait = FIRST_POLL_SECONDS
+    polls = 0
+    while True:
+        status = attachment.get("AttachmentStatus")
+        if status == UPLOAD_COMPLETE:
+            logger.info("upload of %s complete after %d Describe polls", attachment_id, polls)
+            return attachment
+        if status in (UPLOAD_FAILED, DELETED):
+            reason = attachment.get("AttachmentUploadErrorReason") or "no reason given"
+            raise UploadNotCompleted(f"upload failed on the service ({status}: {reason})")
+        if wait >= deadline.remaining():
+            raise UploadNotCompleted(
+                f"upload still {status} after {polls} polls; gave up before the Lambda deadline"
+            )
+        sleep(wait)
+        wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)
+        polls += 1
+        described = describe(sms, attachment_id, deadline)
+        if described is None:
+            raise UploadNotCompleted("attachment vanished while uploading")
+        attachment = described
+
+
+def delete(sms: Any, attachment_id: str, deadline: Deadline) -> str:
+    """Delete the attachment; return what happened. Gone already counts as deleted."""
+    try:
+        response = call_with_retries(
+            lambda: sms.delete_registration_attachment(RegistrationAttachmentId=attachment_id),
+            deadline,
+            what="DeleteRegistrationAttachment",
+        )
+    except ClientError as error:
+        code = error_code(error)
+        if code == "ResourceNotFoundException":
+            return "already gone"
+        if code == "ConflictException":
+            # A conflict on an attachment the service already deleted is not a conflict.
+            described = describe(sms, attachment_id, deadline)
+            if described is None or described.get("AttachmentStatus") == DELETED:
+                return "already gone"
+            raise AttachmentInUse(str(error)) from error
+        raise
+    return "deleted" if response.get("AttachmentStatus") == DELETED else "delete requested"
+
+
+def read_tags(sms: Any, arn: str, deadline: Deadline) -> dict[str, str]:
+    """The attachment's tags on the service."""
+    response = call_with_retries(
+        lambda: sms.list_tags_for_resource(ResourceArn=arn), deadline, what="ListTagsForResource"
+    )
+    return {tag["Key"]: tag["Value"] for tag in response.get("Tags", [])}
+
+
+def reconcile_tags(
+    sms: Any, arn: str, current: Mapping[str, str], desired: Mapping[str, str], deadline: Deadline
+) -> tuple[list[str], list[str]]:
+    """Make the service's tags equal ``desired``; return the keys set and the keys removed."""
+    removed = sorted(key for key in current if key not in desired)
+    changed = sorted(key for key, value in desired.items() if current.get(key) != value)
+    if removed:
+        call_with_retries(
+            lambda: sms.untag_resource(ResourceArn=arn, TagKeys=removed),
+            deadline,
+            what="UntagResource",
+        )
+    if changed:
+        tags = [{"Key": key, "Value": desired[key]} for key in changed]
+        call_with_retries(
+            lambda: sms.tag_resource(ResourceArn=arn, Tags=tags), deadline, what="TagResource"
+        )
+    return changed, removed
+
+
+def holds_source(current_tags: Mapping[str, str], spec: AttachmentSpec) -> bool:
+    """Whether the attachment's fingerprint tag says it holds the spec's document."""
+    return current_tags.get(SOURCE_TAG_KEY) == spec.source_fingerprint
+
+
+def attributes(attachment: Mapping[str, Any]) -> dict[str, str]:
+    """The resource attributes CloudFormation stores for Fn::GetAtt."""
+    created = attachment.get("CreatedTimestamp")
+    if isinstance(created, datetime):
+        created_text = created.astimezone(timezone.utc).isoformat()
+    else:
+        created_text = str(created or "")
+    return {
+        ATTR_ID: str(attachment["RegistrationAttachmentId"]),
+        ATTR_ARN: str(attachment["RegistrationAttachmentArn"]),
+        ATTR_STATUS: str(attachment.get("AttachmentStatus", "")),
+        ATTR_CREATED: created_text,
+    }

@@ -1,0 +1,200 @@
+"""Lambda entry point: CloudFormation events for ``Custom::SmsRegistrationAttachment``.
+
+crhelper answers CloudFormation (the ResponseURL PUT, FAILED on any exception, FAILED just
+before the Lambda deadline); the functions below do one request type each. Errors are raised
+with the key fact first because CloudFormation shows at most 256 characters of a reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import time
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from crhelper import CfnResource
+
+from . import attachments
+from .document_rules import AttachmentValidationError
+from .resource_contract import AttachmentSpec, parse_properties
+from .retries import Deadline
+from .s3_source import check_source
+
+logger = logging.getLogger(__name__)
+
+# INFO, not crhelper's default DEBUG, which logs the event with its pre-signed ResponseURL.
+# No sleep on Delete: crhelper's default waits 120 s per resource to flush logs.
+helper = CfnResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
+
+#: Time kept back from the Lambda deadline to send the response.
+RESPONSE_RESERVE_SECONDS = 3.0
+#: The longest wait for an upload; at most half the time left, so a cleanup can still run.
+UPLOAD_WAIT_LIMIT_SECONDS = 300.0
+#: CloudFormation shows at most 256 characters of a reason and crhelper keeps only the tail of
+#: longer ones, so we cut them ourselves and keep the head.
+MAX_REASON_CHARS = 250
+
+_ATTACHMENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
+
+
+@functools.cache
+def _client(service: str) -> Any:
+    # botocore retries connection hiccups quickly; retries.call_with_retries rides out the
+    # service quota up to the invocation deadline.
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
+    )
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """Lambda handler: let crhelper dispatch, then log one line about the request."""
+    started = time.monotonic()
+    helper(event, context)
+    logger.info(
+        json.dumps(
+            {
+                "requestType": event.get("RequestType"),
+                "logicalResourceId": event.get("LogicalResourceId"),
+                "physicalResourceId": helper.PhysicalResourceId,
+                "outcome": helper.Status,
+                "reason": helper.Reason or None,
+                "durationMs": round((time.monotonic() - started) * 1000),
+            }
+        )
+    )
+
+
+def _deadline(context: Any) -> Deadline:
+    return Deadline(context.get_remaining_time_in_millis() / 1000 - RESPONSE_RESERVE_SECONDS)
+
+
+def _shorten(reason: str) -> str:
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 3] + "..."
+
+
+def _request(function: Any) -> Any:
+    """Turn every failure into an exception whose message is a short, head-first reason."""
+
+    @functools.wraps(function)
+    def run(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return function(event, context)
+        except AttachmentValidationError as error:
+            raise RuntimeError(_shorten(str(error))) from error
+        except Exception as error:
+            logger.exception("%s failed", event.get("RequestType"))
+            raise RuntimeError(_shorten(f"{type(error).__name__}: {error}")) from error
+
+    return run
+
+
+@helper.create
+@_request
+def on_create(event: dict[str, Any], context: Any) -> str:
+    """Create: check the object, create the attachment, wait for the upload."""
+    spec = parse_properties(event["ResourceProperties"])
+    return _create_attachment(event, spec, _deadline(context), replacing=None)
+
+
+@helper.update
+@_request
+def on_update(event: dict[str, Any], context: Any) -> str:
+    """Update: tags in place when the attachment holds the source, otherwise a new attachment."""
+    spec = parse_properties(event["ResourceProperties"])
+    attachment_id = event["PhysicalResourceId"]
+    deadline = _deadline(context)
+    sms = _client("pinpoint-sms-voice-v2")
+    current = attachments.describe(sms, attachment_id, deadline)
+    if current is None or current.get("AttachmentStatus") != attachments.UPLOAD_COMPLETE:
+        # Gone or broken: a new physical ID makes CloudFormation delete the old one afterwards.
+        return _create_attachment(event, spec, deadline, replacing=attachment_id)
+    tags = attachments.read_tags(sms, current["RegistrationAttachmentArn"], deadline)
+    if not _holds_source(tags, spec, event.get("OldResourceProperties")):
+        # Source changed: a new physical ID makes CloudFormation delete the old one in cleanup.
+        return _create_attachment(event, spec, deadline, replacing=attachment_id)
+    # Same document (a tag change, or a rollback to what the attachment already holds).
+    changed, removed = attachments.reconcile_tags(
+        sms, current["RegistrationAttachmentArn"], tags, spec.service_tags(), deadline
+    )
+    logger.info("tags of %s: set %s, removed %s", attachment_id, changed, removed)
+    helper.Data.update(attachments.attributes(current))
+    return attachment_id
+
+
+@helper.delete
+@_request
+def on_delete(event: dict[str, Any], context: Any) -> str:
+    """Delete: remove the attachment; one that is already gone counts as deleted."""
+    attachment_id = event["PhysicalResourceId"]
+    if not _is_attachment_id(attachment_id, event):
+        # crhelper invents a physical ID when Create fails: no attachment was ever made.
+        logger.info("%s is not an attachment ID; nothing to delete", attachment_id)
+        return attachment_id
+    sms = _client("pinpoint-sms-voice-v2")
+    try:
+        outcome = attachments.delete(sms, attachment_id, _deadline(context))
+    except attachments.AttachmentInUse:
+        raise RuntimeError(
+            f"attachment {attachment_id} is in use (ConflictException), probably by a "
+            "registration: detach it first, or use removal_policy=RETAIN to keep it"
+        ) from None
+    logger.info("attachment %s %s", attachment_id, outcome)
+    return attachment_id
+
+
+def _holds_source(tags: dict[str, str], spec: AttachmentSpec, old_properties: Any) -> bool:
+    if attachments.SOURCE_TAG_KEY in tags:
+        return attachments.holds_source(tags, spec)
+    # Untagged (made by hand or by a future release): trust the previous properties.
+    try:
+        return parse_properties(old_properties or {}).same_source(spec)
+    except AttachmentValidationError:
+        return False
+
+
+def _is_attachment_id(physical_id: str, event: dict[str, Any]) -> bool:
+    stack_name = event["StackId"].split("/")[1] if "/" in event["StackId"] else ""
+    invented = re.fullmatch(
+        re.escape(f"{stack_name}_{event['LogicalResourceId']}_") + "[A-Z0-9]{8}", physical_id
+    )
+    return invented is None and _ATTACHMENT_ID_PATTERN.fullmatch(physical_id) is not None
+
+
+def _create_attachment(
+    event: dict[str, Any], spec: AttachmentSpec, deadline: Deadline, *, replacing: str | None
+) -> str:
+    check_source(_client("s3"), spec, deadline)
+    sms = _client("pinpoint-sms-voice-v2")
+    token = attachments.client_token(
+        event["StackId"], event["LogicalResourceId"], event["RequestId"]
+    )
+    created = attachments.create(sms, spec, token, deadline)
+    attachment_id = created["RegistrationAttachmentId"]
+    if replacing is None:
+        # Name the real attachment in any FAILED answer from here on (crhelper's timeout answer
+        # included): CloudFormation's rollback then sends Delete for it, so nothing is orphaned.
+        helper.PhysicalResourceId = attachment_id
+    upload_deadline = deadline.sooner(min(UPLOAD_WAIT_LIMIT_SECONDS, deadline.remaining() / 2))
+    try:
+        uploaded = attachments.wait_until_uploaded(sms, created, upload_deadline)
+    except attachments.UploadNotCompleted as problem:
+        outcome = _discard(attachment_id, deadline, left_for_rollback=replacing is None)
+        raise RuntimeError(f"{spec.url}: {problem}; attachment {attachment_id} {outcome}") from None
+    helper.Data.update(attachments.attributes(uploaded))
+    return attachment_id
+
+
+def _discard(attachment_id: str, deadline: Deadline, *, left_for_rollback: bool) -> str:
+    """Delete a half-made attachment; say what happened, for the FAILED reason."""
+    try:
+        return attachments.delete(_client("pinpoint-sms-voice-v2"), attachment_id, deadline)
+    except Exception as error:
+        logger.error("could not delete half-made attachment %s: %s", attachment_id, error)
+        if left_for_rollback:
+            return "not deleted yet; the rollback Delete retries it"
+        return "could not be deleted: delete it by hand"
