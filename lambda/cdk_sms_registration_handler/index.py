@@ -77,18 +77,22 @@ def _shorten(reason: str) -> str:
     return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 3] + "..."
 
 
+class RequestFailed(Exception):
+    """A failure whose message is the reason CloudFormation shows."""
+
+
 def _request(function: Any) -> Any:
-    """Turn every failure into an exception whose message is a short, head-first reason."""
+    """Turn every failure into a RequestFailed whose message is a short, head-first reason."""
 
     @functools.wraps(function)
     def run(event: dict[str, Any], context: Any) -> Any:
         try:
             return function(event, context)
-        except AttachmentValidationError as error:
-            raise RuntimeError(_shorten(str(error))) from error
+        except (RequestFailed, AttachmentValidationError) as error:
+            raise RequestFailed(_shorten(str(error))) from error
         except Exception as error:
-            logger.exception("%s failed", event.get("RequestType"))
-            raise RuntimeError(_shorten(f"{type(error).__name__}: {error}")) from error
+            logger.exception("%s failed unexpectedly", event.get("RequestType"))
+            raise RequestFailed(_shorten(f"{type(error).__name__}: {error}")) from error
 
     return run
 
@@ -139,7 +143,7 @@ def on_delete(event: dict[str, Any], context: Any) -> str:
     try:
         outcome = attachments.delete(sms, attachment_id, _deadline(context))
     except attachments.AttachmentInUse:
-        raise RuntimeError(
+        raise RequestFailed(
             f"attachment {attachment_id} is in use (ConflictException), probably by a "
             "registration: detach it first, or use removal_policy=RETAIN to keep it"
         ) from None
@@ -184,7 +188,7 @@ def _create_attachment(
         uploaded = attachments.wait_until_uploaded(sms, created, upload_deadline)
     except attachments.UploadNotCompleted as problem:
         outcome = _discard(attachment_id, deadline, left_for_rollback=replacing is None)
-        raise RuntimeError(f"{spec.url}: {problem}; attachment {attachment_id} {outcome}") from None
+        raise RequestFailed(f"{spec.url}: {problem}; attachment {attachment_id} {outcome}") from None
     helper.Data.update(attachments.attributes(uploaded))
     return attachment_id
 

@@ -11,17 +11,13 @@ Fixtures:
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from fake_sms import FakeSmsService
-from servers import MotoS3Server, ResponseReceiver
+from .fake_sms import FakeSmsService
+from .servers import MotoS3Server, ResponseReceiver
 
 
 @pytest.fixture(scope="session")

@@ -53,15 +53,24 @@ import time
 import uuid
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Final, Literal, Protocol, cast
 
 import boto3
 import botocore.config
 import botocore.session
 from botocore.exceptions import ClientError
-from botocore.model import OperationModel, ServiceModel, Shape
+from botocore.model import (
+    ListShape,
+    MapShape,
+    NoShapeFoundError,
+    OperationModel,
+    ServiceModel,
+    Shape,
+    StringShape,
+    StructureShape,
+)
 
-SERVICE_NAME = "pinpoint-sms-voice-v2"
+SERVICE_NAME: Final = "pinpoint-sms-voice-v2"
 SIGNING_NAME = "sms-voice"
 TARGET_PREFIX = "PinpointSMSVoiceV2."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -157,11 +166,12 @@ def _check_structure(shape: Shape, value: Any, path: str, errors: list[str]) -> 
     if not isinstance(value, dict):
         errors.append(f"{path}: expected an object, got {type(value).__name__}")
         return
-    members: Mapping[str, Shape] = shape.members
+    structure = cast(StructureShape, shape)
+    members = structure.members
     for name in value:
         if name not in members:
             errors.append(f"{path}: unknown member {name!r} for {shape.name}")
-    for name in shape.required_members:  # type: ignore[attr-defined]
+    for name in structure.required_members:
         if name not in value:
             errors.append(f"{path}: required member {name!r} of {shape.name} is missing")
     for name, item in value.items():
@@ -175,7 +185,7 @@ def _check_list(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
         return
     _check_range(shape, len(value), "item count", path, errors)
     for index, item in enumerate(value):
-        _check_value(shape.member, item, f"{path}[{index}]", errors)  # type: ignore[attr-defined]
+        _check_value(cast(ListShape, shape).member, item, f"{path}[{index}]", errors)
 
 
 def _check_map(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
@@ -183,9 +193,10 @@ def _check_map(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
         errors.append(f"{path}: expected a map object, got {type(value).__name__}")
         return
     _check_range(shape, len(value), "entry count", path, errors)
+    map_shape = cast(MapShape, shape)
     for key, item in value.items():
-        _check_value(shape.key, key, f"{path}<key {key!r}>", errors)  # type: ignore[attr-defined]
-        _check_value(shape.value, item, f"{path}[{key!r}]", errors)  # type: ignore[attr-defined]
+        _check_value(map_shape.key, key, f"{path}<key {key!r}>", errors)
+        _check_value(map_shape.value, item, f"{path}[{key!r}]", errors)
 
 
 def _check_string(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
@@ -196,7 +207,7 @@ def _check_string(shape: Shape, value: Any, path: str, errors: list[str]) -> Non
     pattern = shape.metadata.get("pattern")
     if pattern is not None and not _compiled(pattern).fullmatch(value):
         errors.append(f"{path}: {value[:80]!r} does not match pattern {pattern!r}")
-    enum = shape.enum  # type: ignore[attr-defined]
+    enum = cast(StringShape, shape).enum
     if enum and value not in enum:
         errors.append(f"{path}: {value!r} is not one of {shape.name} {list(enum)}")
 
@@ -373,6 +384,14 @@ def _check_tag_keys(keys: list[str]) -> None:
             )
 
 
+def _loggable(request: JsonDict) -> JsonDict:
+    """The request with a long AttachmentBody replaced by its length."""
+    body = request.get("AttachmentBody")
+    if isinstance(body, str) and len(body) > 64:
+        return {**request, "AttachmentBody": f"<{len(body)} base64 characters>"}
+    return request
+
+
 def _is_supported_file(content: bytes) -> bool:
     return any(content.startswith(magic) for magic in MAGIC_NUMBERS)
 
@@ -468,7 +487,7 @@ class FakeSmsService:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> FakeSmsService:
         self.start()
         return self
 
@@ -625,7 +644,7 @@ class FakeSmsService:
             if status == 200:
                 self.successes[operation] += 1
             self.call_log.append(
-                CallRecord(operation, region, request, status, payload.get("__type"))
+                CallRecord(operation, region, _loggable(request), status, payload.get("__type"))
             )
         return status, payload
 
@@ -719,15 +738,19 @@ class FakeSmsService:
                 "__type": error.code,
                 "message": error.message,
             }
+        body = {"__type": error.code, "message": error.message, **error.members}
         modeled = {shape.name: shape for shape in self._operation_model(operation).error_shapes}
         shape = modeled.get(error.code)
         if shape is None:
             self._violation(operation, f"fake answered {error.code}, not an error of {operation}")
-            shape = self.model.shape_for(error.code)
+            try:
+                shape = self.model.shape_for(error.code)
+            except NoShapeFoundError:
+                return 400, body
         for problem in validate_shape(shape, {"Message": error.message, **error.members}):
             self._violation(operation, f"fake error body {problem}")
-        status = shape.metadata.get("error", {}).get("httpStatusCode", 400)
-        return status, {"__type": error.code, "message": error.message, **error.members}
+        status: int = shape.metadata.get("error", {}).get("httpStatusCode", 400)
+        return status, body
 
     def _dispatch(self, operation: str, request: JsonDict, region: str) -> JsonDict:
         handlers = {

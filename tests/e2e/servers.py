@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -156,7 +156,7 @@ class MotoS3Server:
             shutil.rmtree(self._log_dir, ignore_errors=True)
             self._log_dir = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> MotoS3Server:
         self.start()
         return self
 
@@ -182,19 +182,17 @@ class MotoS3Server:
 
 
 @dataclasses.dataclass(frozen=True)
-class TestCertificates:
+class CertificateFiles:
     """PEM files of a throwaway CA and a server certificate for 127.0.0.1/localhost."""
-
-    __test__ = False  # not a pytest test class
 
     ca_cert: Path
     server_cert: Path
     server_key: Path
 
 
-def make_test_certificates(directory: Path) -> TestCertificates:
+def make_test_certificates(directory: Path) -> CertificateFiles:
     """Write a fresh CA and a CA-signed server certificate (SAN 127.0.0.1, localhost)."""
-    now = datetime.datetime.now(datetime.UTC)
+    now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "e2e throwaway test CA")])
     ca_cert = (
@@ -220,7 +218,7 @@ def make_test_certificates(directory: Path) -> TestCertificates:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    certs = TestCertificates(
+    certs = CertificateFiles(
         ca_cert=directory / "ca.pem",
         server_cert=directory / "server.pem",
         server_key=directory / "server-key.pem",
@@ -303,7 +301,7 @@ class ResponseReceiver:
         self.status_code = 200
         self._expected: dict[str, dict[str, str]] = {}
         self._dir: str | None = None
-        self._certs: TestCertificates | None = None
+        self._certs: CertificateFiles | None = None
         self._server: _HttpsServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -339,7 +337,7 @@ class ResponseReceiver:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> ResponseReceiver:
         self.start()
         return self
 

@@ -19,8 +19,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from fake_sms import ATTACHMENT_ID_RE, CONTENT_TYPE, TARGET_PREFIX, FakeSmsService
-from servers import DEFAULT_REGION, MotoS3Server, ResponseReceiver
+
+from .fake_sms import ATTACHMENT_ID_RE, CONTENT_TYPE, TARGET_PREFIX, FakeSmsService
+from .servers import DEFAULT_REGION, MotoS3Server, ResponseReceiver
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -113,12 +114,11 @@ def test_without_client_token_botocore_creates_duplicates(client: Any, bucket: s
     assert first["RegistrationAttachmentId"] != second["RegistrationAttachmentId"]
 
 
-@pytest.mark.parametrize("key", ["notes.txt"])
 def test_not_a_supported_file_fails_upload(
-    sms_service: FakeSmsService, client: Any, bucket: str, key: str
+    sms_service: FakeSmsService, client: Any, bucket: str
 ) -> None:
     sms_service.upload_seconds = 0
-    created = client.create_registration_attachment(AttachmentUrl=f"s3://{bucket}/{key}")
+    created = client.create_registration_attachment(AttachmentUrl=f"s3://{bucket}/notes.txt")
     described = client.describe_registration_attachments(
         RegistrationAttachmentIds=[created["RegistrationAttachmentId"]]
     )["RegistrationAttachments"][0]
@@ -174,6 +174,21 @@ def test_tags_roundtrip_and_limits(client: Any) -> None:
     with pytest.raises(ClientError) as exc_info:
         client.tag_resource(ResourceArn=arn, Tags=many)
     assert _error_code(exc_info) == "ServiceQuotaExceededException"
+
+
+def test_attachments_are_regional(sms_service: FakeSmsService, client: Any) -> None:
+    body = PDF + b"\n" * 100
+    created = client.create_registration_attachment(AttachmentBody=body)
+    other = sms_service.client(region="eu-west-1", config=NO_RETRIES)
+    with pytest.raises(ClientError) as exc_info:
+        other.describe_registration_attachments(
+            RegistrationAttachmentIds=[created["RegistrationAttachmentId"]]
+        )
+    assert _error_code(exc_info) == "ResourceNotFoundException"
+    assert other.describe_registration_attachments()["RegistrationAttachments"] == []
+    assert sms_service.call_log[-1].region == "eu-west-1"
+    logged = sms_service.call_log[0].request["AttachmentBody"]
+    assert logged == f"<{len(base64.b64encode(body))} base64 characters>"
 
 
 def test_delete_then_describe_is_not_found(sms_service: FakeSmsService, client: Any) -> None:
@@ -262,7 +277,9 @@ def test_rate_limit_is_enforced(sms_service: FakeSmsService, client: Any) -> Non
 
 def test_default_retries_ride_out_the_rate_limit(sms_service: FakeSmsService) -> None:
     sms_service.set_rate_limits({DELETE: 5.0})
-    client = sms_service.client()
+    client = sms_service.client(
+        config=botocore.config.Config(retries={"mode": "legacy", "max_attempts": 10})
+    )
     ids = [client.create_registration_attachment(AttachmentBody=PDF) for _ in range(3)]
     for created in ids:
         client.delete_registration_attachment(
