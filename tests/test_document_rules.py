@@ -33,7 +33,11 @@ def test_default_limit_is_5_mb() -> None:
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [(SAMPLE_PDF, DocumentType.PDF), (SAMPLE_PNG, DocumentType.PNG), (SAMPLE_JPEG, DocumentType.JPEG)],
+    [
+        (SAMPLE_PDF, DocumentType.PDF),
+        (SAMPLE_PNG, DocumentType.PNG),
+        (SAMPLE_JPEG, DocumentType.JPEG),
+    ],
 )
 def test_real_documents_are_accepted(path: os.PathLike[str], expected: DocumentType) -> None:
     assert check_local_file(str(path)) is expected
@@ -51,7 +55,9 @@ def test_extension_case_does_not_matter(make_file, name: str) -> None:
 
 
 def test_pdf_header_after_leading_bytes_is_accepted(make_file) -> None:
-    assert check_local_file(make_file("a.pdf", b"\n\n" + SAMPLE_PDF.read_bytes())) is DocumentType.PDF
+    assert (
+        check_local_file(make_file("a.pdf", b"\n\n" + SAMPLE_PDF.read_bytes())) is DocumentType.PDF
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,7 +79,9 @@ def test_content_must_match_extension(make_file, name: str, content: bytes, mess
     assert path in str(raised.value)
 
 
-@pytest.mark.parametrize("name", ["letter.docx", "letter.txt", "letter", "letter.pdf.zip", "scan.gif"])
+@pytest.mark.parametrize(
+    "name", ["letter.docx", "letter.txt", "letter", "letter.pdf.zip", "scan.gif"]
+)
 def test_other_extensions_are_rejected(make_file, name: str) -> None:
     path = make_file(name, SAMPLE_PDF.read_bytes())
     with pytest.raises(AttachmentValidationError, match=r"must be \.pdf, \.jpg, \.jpeg or \.png"):

@@ -42,7 +42,9 @@ class Service:
         self.responses: list[dict[str, Any]] = []
 
     # S3 -----------------------------------------------------------------------------------
-    def object_exists(self, key: str = KEY, content: bytes = PDF, version_id: str | None = None) -> None:
+    def object_exists(
+        self, key: str = KEY, content: bytes = PDF, version_id: str | None = None
+    ) -> None:
         params: dict[str, Any] = {"Bucket": BUCKET, "Key": key}
         head: dict[str, Any] = {"ContentLength": len(content)}
         if version_id:
@@ -89,7 +91,11 @@ class Service:
                         "RegistrationAttachmentId": attachment_id,
                         "AttachmentStatus": status,
                         "CreatedTimestamp": CREATED,
-                        **({"AttachmentUploadErrorReason": "INTERNAL_ERROR"} if status == "UPLOAD_FAILED" else {}),
+                        **(
+                            {"AttachmentUploadErrorReason": "INTERNAL_ERROR"}
+                            if status == "UPLOAD_FAILED"
+                            else {}
+                        ),
                     }
                 ]
             },
@@ -117,7 +123,9 @@ class Service:
         )
 
     def error(self, client: Stubber, method: str, code: str, status: int = 400) -> None:
-        client.add_client_error(method, service_error_code=code, service_message=code, http_status_code=status)
+        client.add_client_error(
+            method, service_error_code=code, service_message=code, http_status_code=status
+        )
 
     # Running ------------------------------------------------------------------------------
     def run(self, request: dict[str, Any], timeout_seconds: float = 900.0) -> dict[str, Any]:
@@ -150,7 +158,10 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     def send(status: str | None = None, reason: str = "", send_response: Any = None) -> None:
         # Record the body crhelper would PUT to the ResponseURL instead of sending it.
         original_send(
-            index.helper, status, reason, send_response=lambda url, body, verify: stubbed.responses.append(body)
+            index.helper,
+            status,
+            reason,
+            send_response=lambda url, body, verify: stubbed.responses.append(body),
         )
 
     monkeypatch.setattr(index.helper, "_send", send)
@@ -229,7 +240,9 @@ def test_client_token_is_stable_per_request_and_fits() -> None:
         ("403", 403, f"{URL}: access denied reading the object"),
     ],
 )
-def test_create_preflight_head_errors(service: Service, code: str, status: int, reason: str) -> None:
+def test_create_preflight_head_errors(
+    service: Service, code: str, status: int, reason: str
+) -> None:
     service.error(service.s3, "head_object", code, status)
     response = service.run(event("Create", _props()))
     assert response["Status"] == "FAILED"
@@ -240,7 +253,9 @@ def test_create_preflight_rejects_oversized_object_without_download(service: Ser
     service.object_exists(content=PDF)
     response = service.run(event("Create", _props(MaxSizeBytes=str(len(PDF) - 1))))
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith(f"{URL}: is {len(PDF)} bytes, over the {len(PDF) - 1}-byte limit")
+    assert response["Reason"].startswith(
+        f"{URL}: is {len(PDF)} bytes, over the {len(PDF) - 1}-byte limit"
+    )
 
 
 def test_create_preflight_rejects_wrong_content(service: Service) -> None:
@@ -254,14 +269,23 @@ def test_create_preflight_rejects_wrong_extension(service: Service) -> None:
     service.object_exists(key="loa/letter.docx")
     response = service.run(event("Create", _props(key="loa/letter.docx")))
     assert response["Status"] == "FAILED"
-    assert "has .docx; registration attachments must be .pdf, .jpg, .jpeg or .png" in response["Reason"]
+    assert (
+        "has .docx; registration attachments must be .pdf, .jpg, .jpeg or .png"
+        in response["Reason"]
+    )
 
 
 def test_create_pinned_version_must_be_current(service: Service) -> None:
     service.s3.add_response(
-        "head_object", {"ContentLength": len(PDF), "VersionId": "v1"}, {"Bucket": BUCKET, "Key": KEY, "VersionId": "v1"}
+        "head_object",
+        {"ContentLength": len(PDF), "VersionId": "v1"},
+        {"Bucket": BUCKET, "Key": KEY, "VersionId": "v1"},
     )
-    service.s3.add_response("head_object", {"ContentLength": len(PDF), "VersionId": "v2"}, {"Bucket": BUCKET, "Key": KEY})
+    service.s3.add_response(
+        "head_object",
+        {"ContentLength": len(PDF), "VersionId": "v2"},
+        {"Bucket": BUCKET, "Key": KEY},
+    )
     response = service.run(event("Create", _props(AttachmentVersionId="v1")))
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith(f"{URL} (version v1): not the current version (v2 is)")
@@ -279,9 +303,13 @@ def test_create_pinned_current_version_succeeds(service: Service) -> None:
 
 
 def test_create_with_bad_properties_calls_nothing(service: Service) -> None:
-    response = service.run(event("Create", {"AttachmentUrl": "https://docs-bucket.s3.amazonaws.com/a.pdf"}))
+    response = service.run(
+        event("Create", {"AttachmentUrl": "https://docs-bucket.s3.amazonaws.com/a.pdf"})
+    )
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith("AttachmentUrl: 'https://docs-bucket.s3.amazonaws.com/a.pdf' is an HTTP URL")
+    assert response["Reason"].startswith(
+        "AttachmentUrl: 'https://docs-bucket.s3.amazonaws.com/a.pdf' is an HTTP URL"
+    )
     # crhelper invents a physical ID when Create fails before anything exists.
     assert response["PhysicalResourceId"].startswith(f"SmsStack_{LOGICAL_ID}_")
 
@@ -293,7 +321,9 @@ def test_upload_failed_deletes_the_attachment_and_names_it(service: Service) -> 
     service.deleted()
     response = service.run(event("Create", _props()))
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith(f"{URL}: upload failed on the service (UPLOAD_FAILED: INTERNAL_ERROR)")
+    assert response["Reason"].startswith(
+        f"{URL}: upload failed on the service (UPLOAD_FAILED: INTERNAL_ERROR)"
+    )
     assert response["Reason"].endswith(f"attachment {ATTACHMENT_ID} deleted")
     # The FAILED answer names the real attachment, so a rollback Delete would still find it.
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
@@ -307,7 +337,10 @@ def test_upload_still_in_progress_at_bound_is_deleted(service: Service) -> None:
     # 4.2 s left: 1.2 s after the response reserve, half of it for the upload wait.
     response = service.run(event("Create", _props()), timeout_seconds=4.2)
     assert response["Status"] == "FAILED"
-    assert "upload still UPLOAD_IN_PROGRESS after 1 polls; gave up before the Lambda deadline" in response["Reason"]
+    assert (
+        "upload still UPLOAD_IN_PROGRESS after 1 polls; gave up before the Lambda deadline"
+        in response["Reason"]
+    )
     assert response["Reason"].endswith(f"attachment {ATTACHMENT_ID} deleted")
 
 
@@ -337,7 +370,9 @@ def test_create_gives_up_on_throttling_before_the_deadline(service: Service) -> 
         service.index.handler(event("Create", _props()), LambdaContext(timeout_seconds=4.0))
     response = service.responses.pop()
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith("RetriesExhausted: CreateRegistrationAttachment still failing after")
+    assert response["Reason"].startswith(
+        "RetriesExhausted: CreateRegistrationAttachment still failing after"
+    )
 
 
 def test_long_reasons_keep_their_head(service: Service) -> None:
@@ -360,7 +395,10 @@ def test_tag_only_update_changes_tags_in_place(service: Service) -> None:
     service.sms.add_response(
         "tag_resource",
         {},
-        {"ResourceArn": ARN, "Tags": [{"Key": "cost", "Value": "42"}, {"Key": "team", "Value": "messaging"}]},
+        {
+            "ResourceArn": ARN,
+            "Tags": [{"Key": "cost", "Value": "42"}, {"Key": "team", "Value": "messaging"}],
+        },
     )
     response = service.run(
         event(
@@ -418,7 +456,9 @@ def test_update_of_a_vanished_attachment_makes_a_new_one(service: Service) -> No
     service.error(service.sms, "describe_registration_attachments", "ResourceNotFoundException")
     service.readable()
     service.created("UPLOAD_COMPLETE", attachment_id=NEW_ID)
-    response = service.run(event("Update", _props(), old_properties=_props(), physical_id=ATTACHMENT_ID))
+    response = service.run(
+        event("Update", _props(), old_properties=_props(), physical_id=ATTACHMENT_ID)
+    )
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == NEW_ID
 
@@ -427,16 +467,22 @@ def test_untagged_attachment_falls_back_to_old_properties(service: Service) -> N
     service.described("UPLOAD_COMPLETE")
     service.tags_are({})
     service.sms.add_response(
-        "tag_resource", {}, {"ResourceArn": ARN, "Tags": [{"Key": SOURCE_TAG_KEY, "Value": _fingerprint()}]}
+        "tag_resource",
+        {},
+        {"ResourceArn": ARN, "Tags": [{"Key": SOURCE_TAG_KEY, "Value": _fingerprint()}]},
     )
-    response = service.run(event("Update", _props(), old_properties=_props(), physical_id=ATTACHMENT_ID))
+    response = service.run(
+        event("Update", _props(), old_properties=_props(), physical_id=ATTACHMENT_ID)
+    )
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
 
 
 def test_update_with_bad_new_properties_fails_without_calls(service: Service) -> None:
     response = service.run(
-        event("Update", _props(Tags={"team": "x"}), old_properties=_props(), physical_id=ATTACHMENT_ID)
+        event(
+            "Update", _props(Tags={"team": "x"}), old_properties=_props(), physical_id=ATTACHMENT_ID
+        )
     )
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith("Tags: must be a list of {Key, Value} entries, not a map")
@@ -470,7 +516,9 @@ def test_delete_of_attachment_in_use_fails_and_says_so(service: Service) -> None
     service.described("UPLOAD_COMPLETE")
     response = service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith(f"attachment {ATTACHMENT_ID} is in use (ConflictException)")
+    assert response["Reason"].startswith(
+        f"attachment {ATTACHMENT_ID} is in use (ConflictException)"
+    )
     assert "removal_policy=RETAIN" in response["Reason"]
 
 
@@ -495,10 +543,15 @@ def test_crhelper_is_configured_for_speed_and_secrecy(service: Service) -> None:
     assert helper._log_level == "INFO"
 
 
-def test_one_structured_log_line_without_secrets(service: Service, caplog: pytest.LogCaptureFixture) -> None:
+def test_one_structured_log_line_without_secrets(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
     service.deleted()
     request = event(
-        "Delete", _props(), physical_id=ATTACHMENT_ID, response_url="https://example/responses/x?X-Amz-Signature=SECRET"
+        "Delete",
+        _props(),
+        physical_id=ATTACHMENT_ID,
+        response_url="https://example/responses/x?X-Amz-Signature=SECRET",
     )
     with caplog.at_level(logging.DEBUG, logger="cdk_sms_registration_handler"):
         service.run(request)

@@ -54,7 +54,10 @@ def test_string_typed_scalars_are_accepted() -> None:
         ({"AttachmentUrl": URL, "Tags": {"team": "x"}}, "not a map"),
         ({"AttachmentUrl": URL, "Tags": [{"Key": "a"}]}, "entry 1 must have exactly Key and Value"),
         (
-            {"AttachmentUrl": URL, "Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]},
+            {
+                "AttachmentUrl": URL,
+                "Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}],
+            },
             "tag key 'a' appears more than once",
         ),
         ({"AttachmentUrl": URL, "Tags": [{"Key": "aws:x", "Value": "1"}]}, "reserved prefix aws:"),

@@ -122,7 +122,9 @@ def test_iam_is_least_privilege(twenty: Template) -> None:
     # Twenty PDF assets: one resource for all of them.
     assets = statement(twenty, "ReadDocumentAssets")
     assert assets["Action"] == "s3:GetObject"
-    assert flat(assets["Resource"]).endswith(":s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/*.pdf")
+    assert flat(assets["Resource"]).endswith(
+        ":s3:::cdk-hnb659fds-assets-123456789012-eu-west-1/*.pdf"
+    )
     actions = {
         action
         for entry in policy_document(twenty)["Statement"]
@@ -157,7 +159,11 @@ def test_mixed_file_types_share_one_statement(outdir: Path) -> None:
         RegistrationAttachment(stack, f"D{index}", source=AttachmentSource.from_file(str(path)))
     template = template_of(stack)
     resources = statement(template, "ReadDocumentAssets")["Resource"]
-    assert sorted(flat(entry).rsplit("/", 1)[1] for entry in resources) == ["*.jpg", "*.pdf", "*.png"]
+    assert sorted(flat(entry).rsplit("/", 1)[1] for entry in resources) == [
+        "*.jpg",
+        "*.pdf",
+        "*.png",
+    ]
 
 
 def test_from_bucket_grants_each_object_and_the_key(outdir: Path) -> None:
@@ -227,7 +233,7 @@ def test_from_attachment_id(outdir: Path) -> None:
     assert isinstance(imported, IRegistrationAttachment)
     assert imported.attachment_id == "ra-0123abcd"
     assert flat(stack.resolve(imported.attachment_arn)) == (
-        "arn:${Ref:\"AWS::Partition\"}:sms-voice:eu-west-1:123456789012:"
+        'arn:${Ref:"AWS::Partition"}:sms-voice:eu-west-1:123456789012:'
         "registration-attachment/ra-0123abcd"
     )
     with pytest.raises(AttachmentValidationError, match="attachment_id 'not an id'"):
@@ -239,14 +245,20 @@ def test_attributes_are_getatt_tokens(outdir: Path) -> None:
     stack = cdk.Stack(app, "Attrs", env=ENV)
     loa = RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(str(SAMPLE_PDF)))
     logical_id = stack.get_logical_id(loa.node.find_child("Resource").node.default_child)  # type: ignore[union-attr,arg-type]
-    assert stack.resolve(loa.attachment_id) == {"Fn::GetAtt": [logical_id, "RegistrationAttachmentId"]}
-    assert stack.resolve(loa.attachment_arn) == {"Fn::GetAtt": [logical_id, "RegistrationAttachmentArn"]}
+    assert stack.resolve(loa.attachment_id) == {
+        "Fn::GetAtt": [logical_id, "RegistrationAttachmentId"]
+    }
+    assert stack.resolve(loa.attachment_arn) == {
+        "Fn::GetAtt": [logical_id, "RegistrationAttachmentArn"]
+    }
 
 
 class TestValidationAtConstruction:
     def test_png_named_pdf(self, make_file) -> None:
         path = make_file("logo.pdf", SAMPLE_PNG.read_bytes())
-        with pytest.raises(AttachmentValidationError, match="content is PNG but the extension says PDF"):
+        with pytest.raises(
+            AttachmentValidationError, match="content is PNG but the extension says PDF"
+        ):
             AttachmentSource.from_file(path)
 
     def test_missing_file(self, tmp_path: Path) -> None:
@@ -268,7 +280,9 @@ class TestValidationAtConstruction:
         with pytest.raises(AttachmentValidationError, match="max_size_bytes"):
             RegistrationAttachment(stack, "B", source=source, max_size_bytes=0)
         with pytest.raises(AttachmentValidationError, match="removal_policy"):
-            RegistrationAttachment(stack, "C", source=source, removal_policy=cdk.RemovalPolicy.SNAPSHOT)
+            RegistrationAttachment(
+                stack, "C", source=source, removal_policy=cdk.RemovalPolicy.SNAPSHOT
+            )
         with pytest.raises(AttachmentValidationError, match="source must be"):
             RegistrationAttachment(stack, "D", source="loa.pdf")  # type: ignore[arg-type]
 

@@ -19,7 +19,6 @@ from aws_cdk import (
     TagType,
     Token,
 )
-from constructs import Construct, Node
 
 from cdk_sms_registration_handler import resource_contract as contract
 from cdk_sms_registration_handler.document_rules import (
@@ -27,6 +26,7 @@ from cdk_sms_registration_handler.document_rules import (
     AttachmentValidationError,
     check_max_size_setting,
 )
+from constructs import Construct, Node
 
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource

@@ -58,7 +58,10 @@ class _LocalBundler:
         try:
             subprocess.run([*install, CRHELPER_REQUIREMENT], check=True, stdout=sys.stderr)
         except (OSError, subprocess.CalledProcessError) as error:
-            print(f"cdk-sms-registration: local bundling failed ({error}); trying Docker", file=sys.stderr)
+            print(
+                f"cdk-sms-registration: local bundling failed ({error}); trying Docker",
+                file=sys.stderr,
+            )
             return False
         for leftover in output.rglob("__pycache__"):
             shutil.rmtree(leftover, ignore_errors=True)

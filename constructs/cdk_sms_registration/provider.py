@@ -12,9 +12,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
 
 from cdk_sms_registration_handler.resource_contract import SOURCE_TAG_KEY
+from constructs import Construct
 
 from .handler_asset import ARCHITECTURE, HANDLER, RUNTIME, handler_code
 
@@ -117,8 +117,11 @@ class RegistrationAttachmentProvider(Construct):
         CDK names file assets ``<hash><extension>``, so ``*.pdf`` on the asset bucket covers
         every PDF asset however many attachments there are.
         """
-        self._add(self._asset_reads, ("asset", bucket.bucket_name, extension),
-                  bucket.arn_for_objects(f"*{extension}"))
+        self._add(
+            self._asset_reads,
+            ("asset", bucket.bucket_name, extension),
+            bucket.arn_for_objects(f"*{extension}"),
+        )
         self._grant_key(bucket.encryption_key)
 
     def grant_read_object(self, bucket: s3.IBucket, key: str, *, versioned: bool) -> None:

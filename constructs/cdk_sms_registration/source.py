@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from aws_cdk import Token
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from constructs import Construct
 
 from cdk_sms_registration_handler.document_rules import (
     AttachmentValidationError,
@@ -18,6 +17,7 @@ from cdk_sms_registration_handler.document_rules import (
     read_local_facts,
     type_for_name,
 )
+from constructs import Construct
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,9 @@ def describe(sms: Any, attachment_id: str, deadline: Deadline) -> dict[str, Any]
     """The attachment's description, or None when the service no longer knows it."""
     try:
         response = call_with_retries(
-            lambda: sms.describe_registration_attachments(RegistrationAttachmentIds=[attachment_id]),
+            lambda: sms.describe_registration_attachments(
+                RegistrationAttachmentIds=[attachment_id]
+            ),
             deadline,
             what="DescribeRegistrationAttachments",
         )

@@ -97,7 +97,9 @@ def check_max_size_setting(max_size_bytes: int) -> int:
 def check_size(name: str, size_bytes: int, max_size_bytes: int) -> None:
     """Reject an empty document or one over the size limit."""
     if size_bytes == 0:
-        raise AttachmentValidationError(f"{name}: is empty; a registration attachment needs content")
+        raise AttachmentValidationError(
+            f"{name}: is empty; a registration attachment needs content"
+        )
     if size_bytes > max_size_bytes:
         raise AttachmentValidationError(
             f"{name}: is {size_bytes} bytes, over the {max_size_bytes}-byte limit "

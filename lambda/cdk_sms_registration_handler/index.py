@@ -20,7 +20,7 @@ from crhelper import CfnResource
 
 from . import attachments
 from .document_rules import AttachmentValidationError
-from .resource_contract import AttachmentSpec, parse_properties
+from .resource_contract import SOURCE_TAG_KEY, AttachmentSpec, parse_properties
 from .retries import Deadline
 from .s3_source import check_source
 
@@ -110,7 +110,7 @@ def on_create(event: dict[str, Any], context: Any) -> str:
 def on_update(event: dict[str, Any], context: Any) -> str:
     """Update: tags in place when the attachment holds the source, otherwise a new attachment."""
     spec = parse_properties(event["ResourceProperties"])
-    attachment_id = event["PhysicalResourceId"]
+    attachment_id: str = event["PhysicalResourceId"]
     deadline = _deadline(context)
     sms = _client("pinpoint-sms-voice-v2")
     current = attachments.describe(sms, attachment_id, deadline)
@@ -134,7 +134,7 @@ def on_update(event: dict[str, Any], context: Any) -> str:
 @_request
 def on_delete(event: dict[str, Any], context: Any) -> str:
     """Delete: remove the attachment; one that is already gone counts as deleted."""
-    attachment_id = event["PhysicalResourceId"]
+    attachment_id: str = event["PhysicalResourceId"]
     if not _is_attachment_id(attachment_id, event):
         # crhelper invents a physical ID when Create fails: no attachment was ever made.
         logger.info("%s is not an attachment ID; nothing to delete", attachment_id)
@@ -152,7 +152,7 @@ def on_delete(event: dict[str, Any], context: Any) -> str:
 
 
 def _holds_source(tags: dict[str, str], spec: AttachmentSpec, old_properties: Any) -> bool:
-    if attachments.SOURCE_TAG_KEY in tags:
+    if SOURCE_TAG_KEY in tags:
         return attachments.holds_source(tags, spec)
     # Untagged (made by hand or by a future release): trust the previous properties.
     try:
@@ -178,7 +178,7 @@ def _create_attachment(
         event["StackId"], event["LogicalResourceId"], event["RequestId"]
     )
     created = attachments.create(sms, spec, token, deadline)
-    attachment_id = created["RegistrationAttachmentId"]
+    attachment_id: str = created["RegistrationAttachmentId"]
     if replacing is None:
         # Name the real attachment in any FAILED answer from here on (crhelper's timeout answer
         # included): CloudFormation's rollback then sends Delete for it, so nothing is orphaned.
@@ -188,7 +188,9 @@ def _create_attachment(
         uploaded = attachments.wait_until_uploaded(sms, created, upload_deadline)
     except attachments.UploadNotCompleted as problem:
         outcome = _discard(attachment_id, deadline, left_for_rollback=replacing is None)
-        raise RequestFailed(f"{spec.url}: {problem}; attachment {attachment_id} {outcome}") from None
+        raise RequestFailed(
+            f"{spec.url}: {problem}; attachment {attachment_id} {outcome}"
+        ) from None
     helper.Data.update(attachments.attributes(uploaded))
     return attachment_id
 
