@@ -4,9 +4,9 @@
 from pathlib import Path
 
 import aws_cdk as cdk
+from constructs import Construct
 
 from cdk_sms_registration import AttachmentSource, RegistrationAttachment
-from constructs import Construct
 
 SAMPLE_LOA = Path(__file__).parent / "examples" / "documents" / "sample-letter-of-authorization.pdf"
 

@@ -7,7 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/SmsStack/0f9c1a40-aaaa-bbbb-cccc-0123456789ab"
+STACK_ID = (
+    "arn:aws:cloudformation:eu-west-1:123456789012:stack/SmsStack/"
+    "0f9c1a40-aaaa-bbbb-cccc-0123456789ab"
+)
 LOGICAL_ID = "LetterOfAuthorization52F61641"
 SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:provider"
 

@@ -19,6 +19,7 @@ from aws_cdk import (
     TagType,
     Token,
 )
+from constructs import Construct, Node
 
 from cdk_sms_registration_handler import resource_contract as contract
 from cdk_sms_registration_handler.document_rules import (
@@ -26,7 +27,6 @@ from cdk_sms_registration_handler.document_rules import (
     AttachmentValidationError,
     check_max_size_setting,
 )
-from constructs import Construct, Node
 
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource

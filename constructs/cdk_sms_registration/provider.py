@@ -12,9 +12,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from constructs import Construct
 
 from cdk_sms_registration_handler.resource_contract import SOURCE_TAG_KEY
-from constructs import Construct
 
 from .handler_asset import ARCHITECTURE, HANDLER, RUNTIME, handler_code
 

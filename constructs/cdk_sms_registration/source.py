@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aws_cdk import Token
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
 
 from cdk_sms_registration_handler.document_rules import (
     AttachmentValidationError,
@@ -17,7 +18,6 @@ from cdk_sms_registration_handler.document_rules import (
     read_local_facts,
     type_for_name,
 )
-from constructs import Construct
 
 
 @dataclass(frozen=True)
