@@ -293,3 +293,19 @@ class TestValidationAtConstruction:
             AttachmentSource.from_bucket(bucket, "letter.docx")
         with pytest.raises(AttachmentValidationError, match="must not be empty"):
             AttachmentSource.from_bucket(bucket, "letter.pdf", version_id="")
+
+
+def _stack_with_objects(outdir: Path, count: int) -> cdk.Stack:
+    stack = cdk.Stack(new_app(outdir), f"Objects{count}", env=ENV)
+    bucket = s3.Bucket.from_bucket_name(stack, "Docs", "registration-documents-bucket")
+    for index in range(count):
+        key = f"registrations/2026/sender-ids/letter-of-authorization-{index:03}.pdf"
+        RegistrationAttachment(stack, f"D{index}", source=AttachmentSource.from_bucket(bucket, key))
+    return stack
+
+
+def test_from_bucket_grants_that_would_overflow_iam_fail_the_synth(outdir: Path) -> None:
+    template = template_of(_stack_with_objects(outdir, 60))
+    assert len(statement(template, "ReadDocuments")["Resource"]) == 60
+    with pytest.raises(RuntimeError, match=r"120 from_bucket objects need about \d+ characters"):
+        template_of(_stack_with_objects(outdir, 120))

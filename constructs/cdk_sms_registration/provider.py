@@ -6,13 +6,14 @@ what they read to its policy, in a form whose size stays bounded (see README, IA
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from cdk_sms_registration_handler.resource_contract import SOURCE_TAG_KEY
 
@@ -25,6 +26,14 @@ PROVIDER_ID = "SmsRegistrationAttachmentProvider"
 #: Covers the longest path: throttled Create, a 300 s upload wait, a throttled cleanup Delete.
 HANDLER_TIMEOUT = Duration.minutes(15)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+#: IAM's limit for all inline policies of one role together, in characters.
+IAM_INLINE_POLICY_LIMIT = 10_240
+#: Generous room for everything but per-object grants (measured: about 1,300 characters).
+_FIXED_POLICY_CHARS = 2_000
+#: Unresolved bucket names are estimated at S3's maximum length, keys at a long path.
+_TOKEN_BUCKET_CHARS = 63
+_TOKEN_KEY_CHARS = 200
 
 ATTACHMENT_ACTIONS = [
     "sms-voice:DescribeRegistrationAttachments",
@@ -105,6 +114,8 @@ class RegistrationAttachmentProvider(Construct):
         )
         self._key_use = iam.PolicyStatement(sid="DecryptDocuments", actions=["kms:Decrypt"])
         self._granted: set[tuple[str, ...]] = set()
+        self._object_grant_chars = 0
+        self.node.add_validation(_PolicySizeValidation(self))
 
     @property
     def service_token(self) -> str:
@@ -127,19 +138,57 @@ class RegistrationAttachmentProvider(Construct):
     def grant_read_object(self, bucket: s3.IBucket, key: str, *, versioned: bool) -> None:
         """Read one object of an existing bucket (and its versions when one is pinned)."""
         arn = bucket.arn_for_objects(key)
-        self._add(self._object_reads, ("object", bucket.bucket_name, key), arn)
-        if versioned:
-            self._add(self._version_reads, ("version", bucket.bucket_name, key), arn)
+        chars = _estimated_arn_chars(bucket.bucket_name, key)
+        if self._add(self._object_reads, ("object", bucket.bucket_name, key), arn):
+            self._object_grant_chars += chars
+        if versioned and self._add(self._version_reads, ("version", bucket.bucket_name, key), arn):
+            self._object_grant_chars += chars
         self._grant_key(bucket.encryption_key)
+
+    @property
+    def estimated_policy_chars(self) -> int:
+        """An upper estimate of the policy's size once CloudFormation resolves it."""
+        return _FIXED_POLICY_CHARS + self._object_grant_chars
 
     def _grant_key(self, key: kms.IKey | None) -> None:
         if key is not None:
             self._add(self._key_use, ("key", key.key_arn), key.key_arn)
 
-    def _add(self, statement: iam.PolicyStatement, grant: tuple[str, ...], resource: str) -> None:
+    def _add(self, statement: iam.PolicyStatement, grant: tuple[str, ...], resource: str) -> bool:
+        """Add one resource to a statement unless already granted; say whether it was added."""
         if grant in self._granted:
-            return
+            return False
         if not statement.has_resource:
             self.policy.add_statements(statement)
         statement.add_resources(resource)
         self._granted.add(grant)
+        return True
+
+
+def _estimated_arn_chars(bucket_name: str, key: str) -> int:
+    bucket = _TOKEN_BUCKET_CHARS if Token.is_unresolved(bucket_name) else len(bucket_name)
+    key_chars = _TOKEN_KEY_CHARS if Token.is_unresolved(key) else len(key)
+    return len('"arn:aws-us-gov:s3:::/",') + bucket + key_chars
+
+
+@jsii.implements(IValidation)
+class _PolicySizeValidation:
+    """Fails the synth when from_bucket grants would overflow IAM's inline policy limit.
+
+    The provider's policy is one inline policy; past 10,240 characters IAM refuses it at deploy
+    time, after CloudFormation has started. Saying so at synth is cheaper.
+    """
+
+    def __init__(self, provider: RegistrationAttachmentProvider) -> None:
+        self._provider = provider
+
+    def validate(self) -> list[str]:
+        estimate = self._provider.estimated_policy_chars
+        if estimate <= IAM_INLINE_POLICY_LIMIT:
+            return []
+        objects = sum(1 for grant in self._provider._granted if grant[0] == "object")
+        return [
+            f"{objects} from_bucket objects need about {estimate} characters of IAM policy, over "
+            f"the {IAM_INLINE_POLICY_LIMIT} a role's inline policies may hold: split them across "
+            "stacks, or use AttachmentSource.from_file, whose permission does not grow per file"
+        ]
