@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Example app: one registration attachment from the sample letter of authorization."""
+"""Example app: one registration attachment from the sample letter of authorization.
+
+`cdk synth` runs it with cdk-nag's AWS Solutions checks, so every synth shows the stack passes.
+"""
 
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from cdk_sms_registration import AttachmentSource, RegistrationAttachment
@@ -14,8 +19,8 @@ SAMPLE_LOA = Path(__file__).parent / "examples" / "documents" / "sample-letter-o
 class SmsRegistrationExampleStack(cdk.Stack):
     """A stack with one attachment and outputs for its ID and ARN."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
         letter = RegistrationAttachment(
             self,
             "LetterOfAuthorization",
@@ -26,6 +31,13 @@ class SmsRegistrationExampleStack(cdk.Stack):
         cdk.CfnOutput(self, "LetterOfAuthorizationArn", value=letter.attachment_arn)
 
 
-app = cdk.App()
-SmsRegistrationExampleStack(app, "SmsRegistrationExample")
-app.synth()
+def build(app: cdk.App) -> cdk.Stack:
+    """Add the example stack to ``app``, with cdk-nag's AWS Solutions pack."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return SmsRegistrationExampleStack(app, "SmsRegistrationExample")
+
+
+if __name__ == "__main__":
+    app = cdk.App()
+    build(app)
+    app.synth()

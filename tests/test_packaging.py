@@ -132,3 +132,11 @@ def test_installed_wheel_synthesizes_outside_the_repo(
     )
     with pytest.raises(AssertionError, match="No module named 'aws_cdk'"):
         _run(boto_only / "bin" / "python", "-c", "import aws_cdk", env=lambda_env)
+
+
+def test_release_artifacts_pass_twine_check(tmp_path: Path) -> None:
+    _run(sys.executable, "-m", "build", "--outdir", tmp_path, REPO)
+    artifacts = sorted(path.name for path in tmp_path.iterdir())
+    assert [name.split("-")[0] for name in artifacts] == ["cdk_sms_registration"] * 2
+    assert any(name.endswith(".tar.gz") for name in artifacts)
+    assert "PASSED" in _run(sys.executable, "-m", "twine", "check", *sorted(tmp_path.iterdir()))

@@ -56,10 +56,13 @@ class _LocalBundler:
         install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile"]
         install += ["--disable-pip-version-check", *_PIP_TARGET_PLATFORM, "--target", output_dir]
         try:
-            subprocess.run([*install, CRHELPER_REQUIREMENT], check=True, stdout=sys.stderr)
+            subprocess.run(
+                [*install, CRHELPER_REQUIREMENT], check=True, capture_output=True, text=True
+            )
         except (OSError, subprocess.CalledProcessError) as error:
+            details = getattr(error, "stderr", "") or ""
             print(
-                f"cdk-sms-registration: local bundling failed ({error}); trying Docker",
+                f"cdk-sms-registration: local bundling failed ({error}); trying Docker\n{details}",
                 file=sys.stderr,
             )
             return False
