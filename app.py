@@ -11,7 +11,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from cdk_sms_registration import AttachmentSource, RegistrationAttachment
+from cdk_sms_registration import AttachmentSource, RegistrationAttachment, SharedProviderStack
 
 SAMPLE_LOA = Path(__file__).parent / "examples" / "documents" / "sample-letter-of-authorization.pdf"
 
@@ -32,8 +32,13 @@ class SmsRegistrationExampleStack(cdk.Stack):
 
 
 def build(app: cdk.App) -> cdk.Stack:
-    """Add the example stack to ``app``, with cdk-nag's AWS Solutions pack."""
+    """Add the example stacks to ``app``, with cdk-nag's AWS Solutions pack.
+
+    ``SmsRegistrationAttachmentProvider`` is the shared provider for hand-written templates;
+    deploy it on its own (``cdk deploy SmsRegistrationAttachmentProvider --parameters ...``).
+    """
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    SharedProviderStack(app, "SmsRegistrationAttachmentProvider")
     return SmsRegistrationExampleStack(app, "SmsRegistrationExample")
 
 

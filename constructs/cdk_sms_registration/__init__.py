@@ -9,15 +9,19 @@ from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE
 from ._version import __version__
 from .attachment import IRegistrationAttachment, RegistrationAttachment
 from .provider import RegistrationAttachmentProvider
+from .shared_provider import SERVICE_TOKEN_EXPORT_NAME, SharedProviderStack, import_service_token
 from .source import AttachmentSource
 
 __all__ = [
     "DEFAULT_MAX_SIZE_BYTES",
     "RESOURCE_TYPE",
+    "SERVICE_TOKEN_EXPORT_NAME",
     "AttachmentSource",
     "AttachmentValidationError",
     "IRegistrationAttachment",
     "RegistrationAttachment",
     "RegistrationAttachmentProvider",
+    "SharedProviderStack",
     "__version__",
+    "import_service_token",
 ]

@@ -129,6 +129,7 @@ class RegistrationAttachment(Resource):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
         max_size_bytes: int | None = None,
+        service_token: str | None = None,
     ) -> None:
         """Declare an attachment.
 
@@ -137,6 +138,9 @@ class RegistrationAttachment(Resource):
         :param removal_policy: DESTROY (default) deletes the attachment with the resource;
             RETAIN keeps it when it leaves the stack or is replaced.
         :param max_size_bytes: the size limit, default ``DEFAULT_MAX_SIZE_BYTES`` (5 MB).
+        :param service_token: a shared provider's ServiceToken (``import_service_token()``)
+            instead of the stack's own provider; that provider must be allowed to read the
+            document (its ``ReadableObjectArns`` parameter).
         """
         super().__init__(scope, construct_id)
         if not isinstance(source, AttachmentSource):
@@ -155,14 +159,11 @@ class RegistrationAttachment(Resource):
         self._prop_tags = contract.check_tags(dict(tags or {}), property_name="tags")
         self._tag_manager = TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
 
-        provider = RegistrationAttachmentProvider.of(self)
         bound = source.bind(self, size_limit)
-        if bound.asset_extension is not None:
-            provider.grant_read_asset(bound.bucket, bound.asset_extension)
-        else:
-            provider.grant_read_object(
-                bound.bucket, bound.object_key, versioned=bound.version_id is not None
-            )
+        provider = None if service_token else RegistrationAttachmentProvider.of(self)
+        if provider is not None:
+            provider.grant_read(bound)
+            service_token = provider.service_token
 
         properties: dict[str, Any] = {
             contract.ATTACHMENT_URL: f"s3://{bound.bucket.bucket_name}/{bound.object_key}",
@@ -175,13 +176,14 @@ class RegistrationAttachment(Resource):
         self._resource = CustomResource(
             self,
             "Resource",
-            service_token=provider.service_token,
+            service_token=str(service_token),
             resource_type=contract.RESOURCE_TYPE,
             properties=properties,
             removal_policy=removal_policy or RemovalPolicy.DESTROY,
         )
-        # A Delete must never run after the handler's permissions are gone.
-        self._resource.node.add_dependency(provider.policy)
+        if provider is not None:
+            # A Delete must never run after the handler's permissions are gone.
+            self._resource.node.add_dependency(provider.policy)
 
     @property
     def cdk_tag_manager(self) -> TagManager:

@@ -31,9 +31,12 @@ def flatten_reference(value: Any) -> str:
     raise ValueError(f"cannot flatten {value!r} for a cdk-nag finding")
 
 
+def acknowledge_finding(scope: IConstruct, finding: str, reason: str) -> None:
+    """Acknowledge one AWS Solutions finding (``Rule[Finding]``) on ``scope``."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
+
+
 def acknowledge_wildcard_resource(scope: IConstruct, resource: str, reason: str) -> None:
     """Acknowledge AwsSolutions-IAM5 for one wildcard resource of a policy in ``scope``."""
     flat = flatten_reference(Stack.of(scope).resolve(resource))
-    Validations.of(scope).acknowledge(
-        Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{flat}]", reason=reason)
-    )
+    acknowledge_finding(scope, f"AwsSolutions-IAM5[Resource::{flat}]", reason)

@@ -21,6 +21,7 @@ from cdk_sms_registration_handler.resource_contract import SOURCE_TAG_KEY
 
 from .handler_asset import ARCHITECTURE, HANDLER, RUNTIME, handler_code
 from .nag import acknowledge_wildcard_resource
+from .source import BoundSource
 
 #: Never rename: the function's logical ID derives from it, and a custom resource's
 #: ServiceToken can never change once deployed.
@@ -140,6 +141,15 @@ class RegistrationAttachmentProvider(Construct):
     def service_token(self) -> str:
         """The ServiceToken of every attachment: the function's ARN."""
         return self.function.function_arn
+
+    def grant_read(self, source: BoundSource) -> None:
+        """Let the handler read an attachment's document."""
+        if source.asset_extension is not None:
+            self.grant_read_asset(source.bucket, source.asset_extension)
+        else:
+            self.grant_read_object(
+                source.bucket, source.object_key, versioned=source.version_id is not None
+            )
 
     def grant_read_asset(self, bucket: s3.IBucket, extension: str) -> None:
         """Read file assets with this extension: one resource per extension, not per file.
