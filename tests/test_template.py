@@ -91,7 +91,9 @@ def test_resource_properties_and_attributes(one: Template) -> None:
     assert properties["Tags"] == [{"Key": "team", "Value": "messaging"}]
     assert "MaxSizeBytes" not in properties
     assert resource["DependsOn"] == [PROVIDER_POLICY_ID]
-    assert resource["DeletionPolicy"] == "Delete"
+    # Delete is CloudFormation's default for custom resources: not written, to save bytes.
+    assert "DeletionPolicy" not in resource
+    assert "UpdateReplacePolicy" not in resource
 
 
 def test_each_extra_attachment_adds_exactly_one_resource(one: Template, twenty: Template) -> None:

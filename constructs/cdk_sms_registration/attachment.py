@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import jsii
 from aws_cdk import (
+    CfnResource,
     CustomResource,
     IResolvable,
     IResolveContext,
@@ -181,6 +182,12 @@ class RegistrationAttachment(Resource):
             properties=properties,
             removal_policy=removal_policy or RemovalPolicy.DESTROY,
         )
+        if removal_policy in (None, RemovalPolicy.DESTROY):
+            # Delete is CloudFormation's default; not writing it saves template bytes on every
+            # attachment (a stack may hold hundreds).
+            options = cast(CfnResource, self._resource.node.default_child).cfn_options
+            options.deletion_policy = None
+            options.update_replace_policy = None
         if provider is not None:
             # A Delete must never run after the handler's permissions are gone.
             self._resource.node.add_dependency(provider.policy)
