@@ -1,0 +1,1 @@
+"""Benchmarks: synth scale, handler cold start, deploy latency and throughput (``make bench``)."""
