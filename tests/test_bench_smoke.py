@@ -34,7 +34,8 @@ def test_bench_smoke_runs_and_reports(tmp_path: Path) -> None:
     for facts in ours.values():
         assert facts["lambda_functions"] == 1
         assert facts["resources_per_extra_attachment"] == 1.0
-    assert results["synth_scale"]["aws-custom-resource"]["1"]["resources_per_extra_attachment"] == 2.0
+    other = results["synth_scale"]["aws-custom-resource"]["1"]
+    assert other["resources_per_extra_attachment"] == 2.0
     calls = results["deploy"]["by_upload_seconds"]["0.2"]["calls_per_create"]
     assert calls["CreateRegistrationAttachment"] == 1
     assert calls["HeadObject"] == 1 and calls["GetObject"] == 1
