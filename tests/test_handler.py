@@ -563,3 +563,42 @@ def test_one_structured_log_line_without_secrets(
     assert lines[0]["outcome"] == "SUCCESS"
     assert isinstance(lines[0]["durationMs"], int)
     assert "SECRET" not in caplog.text
+
+
+# Hand-written templates -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ({}, "AttachmentUrl: is required"),
+        ({"AttachmentUrl": "s3://docs-bucket"}, "AttachmentUrl: 's3://docs-bucket' must name both"),
+        (
+            {"AttachmentUrl": "https://docs-bucket.s3.amazonaws.com/loa.pdf"},
+            "AttachmentUrl: 'https://docs-bucket.s3.amazonaws.com/loa.pdf' is an HTTP URL",
+        ),
+        ({"AttachmentUrl": URL, "Tags": {"team": "sms"}}, "Tags: must be a list of {Key, Value}"),
+        (
+            {
+                "AttachmentUrl": URL,
+                "Tags": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}],
+            },
+            "Tags: tag key 'a' appears more than once",
+        ),
+        ({"AttachmentUrl": URL, "AttachmentURL": URL}, "AttachmentURL: unknown property; did you"),
+        ({"AttachmentUrl": URL, "MaxSizeBytes": "five"}, "MaxSizeBytes: max_size_bytes: 'five'"),
+    ],
+)
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+def test_hand_written_mistakes_fail_before_any_call(
+    service: Service, properties: dict[str, Any], reason: str, request_type: str
+) -> None:
+    # No stubbed responses: any call to S3 or the service would fail the test.
+    extra = (
+        {"old_properties": _props(), "physical_id": ATTACHMENT_ID}
+        if request_type == "Update"
+        else {}
+    )
+    response = service.run(event(request_type, properties, **extra))
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(reason)
