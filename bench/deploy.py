@@ -9,6 +9,7 @@ uploads after T seconds; S3 calls are counted from moto's request recorder.
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 from collections import Counter
@@ -90,6 +91,8 @@ class _S3Recorder:
 
 @contextmanager
 def _endpoints(workdir: Path) -> Iterator[tuple[MotoS3Server, FakeSmsService, ResponseReceiver]]:
+    # moto writes its request recording to this file (else to moto_recording in the cwd).
+    os.environ["MOTO_RECORDER_FILEPATH"] = str(workdir / "moto_recording")
     s3_server = MotoS3Server()
     s3_server.start()
     sms = FakeSmsService(s3_endpoint_url=s3_server.url)
