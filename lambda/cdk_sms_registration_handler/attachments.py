@@ -154,7 +154,8 @@ def reconcile_tags(
     sms: Any, arn: str, current: Mapping[str, str], desired: Mapping[str, str], deadline: Deadline
 ) -> tuple[list[str], list[str]]:
     """Make the service's tags equal ``desired``; return the keys set and the keys removed."""
-    removed = sorted(key for key in current if key not in desired)
+    # aws: tags belong to AWS and cannot be removed by callers.
+    removed = sorted(key for key in current if key not in desired and not key.startswith("aws:"))
     changed = sorted(key for key, value in desired.items() if current.get(key) != value)
     if removed:
         call_with_retries(
