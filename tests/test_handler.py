@@ -321,10 +321,10 @@ def test_upload_failed_deletes_the_attachment_and_names_it(service: Service) -> 
     service.deleted()
     response = service.run(event("Create", _props()))
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith(
-        f"{URL}: upload failed on the service (UPLOAD_FAILED: INTERNAL_ERROR)"
+    assert response["Reason"] == (
+        "upload failed on the service (UPLOAD_FAILED: INTERNAL_ERROR); "
+        f"attachment {ATTACHMENT_ID} deleted; source {URL}"
     )
-    assert response["Reason"].endswith(f"attachment {ATTACHMENT_ID} deleted")
     # The FAILED answer names the real attachment, so a rollback Delete would still find it.
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
 
@@ -341,7 +341,7 @@ def test_upload_still_in_progress_at_bound_is_deleted(service: Service) -> None:
         "upload still UPLOAD_IN_PROGRESS after 1 polls; gave up before the Lambda deadline"
         in response["Reason"]
     )
-    assert response["Reason"].endswith(f"attachment {ATTACHMENT_ID} deleted")
+    assert f"; attachment {ATTACHMENT_ID} deleted; source {URL}" in response["Reason"]
 
 
 def test_cleanup_failure_leaves_id_for_rollback(service: Service) -> None:
@@ -350,7 +350,7 @@ def test_cleanup_failure_leaves_id_for_rollback(service: Service) -> None:
     service.error(service.sms, "delete_registration_attachment", "AccessDeniedException", 403)
     response = service.run(event("Create", _props()))
     assert response["Status"] == "FAILED"
-    assert response["Reason"].endswith("not deleted yet; the rollback Delete retries it")
+    assert "not deleted yet; the rollback Delete retries it" in response["Reason"]
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
 
 
@@ -438,7 +438,7 @@ def test_failed_replacement_keeps_old_physical_id(service: Service) -> None:
     )
     assert response["Status"] == "FAILED"
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
-    assert response["Reason"].endswith(f"attachment {NEW_ID} deleted")
+    assert f"attachment {NEW_ID} deleted" in response["Reason"]
 
 
 def test_rollback_update_keeps_the_attachment_that_holds_the_source(service: Service) -> None:

@@ -7,15 +7,30 @@ Fixtures:
 - ``response_receiver``: ``ResponseReceiver`` (HTTPS); reset before each test, ``problems``
   must be empty after it. ``response_receiver_session`` is the raw one.
 - ``s3_client`` / ``sms_client``: real boto3 clients for the servers (region us-east-1).
+- ``e2e_assembly`` / ``example_assembly``: ``CloudAssembly`` of tests/e2e/stacks.py (in-process
+  synth) and of app.py (the real ``cdk synth``), session-scoped.
+- ``lambda_runtime``: ``LambdaRuntime`` (boto3-only virtualenv, endpoints of the servers above).
+- ``deploy``: factory of ``StackDeployment``; fails the test on any problem they recorded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .cloudformation import (
+    CloudAssembly,
+    LambdaRuntime,
+    StackArtifact,
+    StackDeployment,
+    make_lambda_venv,
+)
 from .fake_sms import FakeSmsService
 from .servers import MotoS3Server, ResponseReceiver
 
@@ -73,3 +88,136 @@ def s3_client(s3_server: MotoS3Server) -> Any:
 def sms_client(sms_service: FakeSmsService) -> Any:
     """A real boto3 ``pinpoint-sms-voice-v2`` client for ``sms_service`` (default retries)."""
     return sms_service.client()
+
+
+# --------------------------------------------------------------------------- CloudFormation harness
+# Slow set-up (the boto3-only virtualenv, the CDK CLI synth of the example app) starts in the
+# background when the first deployment test needs any of it, and overlaps the in-process synth.
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_STACK = "SmsRegistrationExample"
+
+
+def _boto3_requirement() -> str:
+    """boto3 pinned exactly as requirements-dev.txt pins it."""
+    for line in (REPO / "requirements-dev.txt").read_text().splitlines():
+        if line.strip().lower().startswith("boto3=="):
+            return line.strip()
+    raise RuntimeError("requirements-dev.txt pins no boto3")
+
+
+def _cli_synth(outdir: Path) -> Path:
+    """``cdk synth`` of the example app with the project's pinned CLI, as a user runs it."""
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join(
+            [str(REPO / ".venv" / "bin"), str(REPO / "node_modules" / ".bin"), os.environ["PATH"]]
+        ),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "20",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+    }
+    command = [str(REPO / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices"]
+    completed = subprocess.run(
+        [*command, "--output", str(outdir), EXAMPLE_STACK],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"cdk synth failed:\n{completed.stderr[-3000:]}")
+    return outdir
+
+
+class _Background:
+    """Set-up work that runs in threads while the session does other things."""
+
+    def __init__(self, workdir: Path) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="e2e-setup")
+        self.venv: Future[Path] = self._pool.submit(
+            make_lambda_venv, workdir / "lambda-venv", _boto3_requirement()
+        )
+        self.example: Future[Path] = self._pool.submit(_cli_synth, workdir / "example-cdk.out")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+def _background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Background]:
+    background = _Background(tmp_path_factory.mktemp("e2e-setup"))
+    yield background
+    background.close()
+
+
+@pytest.fixture(scope="session")
+def e2e_assembly(
+    _background: _Background, tmp_path_factory: pytest.TempPathFactory
+) -> CloudAssembly:
+    """The test stacks (tests/e2e/stacks.py), synthesized in-process in one app."""
+    from .stacks import build  # imports aws_cdk: only sessions that deploy pay for it
+
+    return CloudAssembly(build(tmp_path_factory.mktemp("e2e-cdk.out")))
+
+
+@pytest.fixture(scope="session")
+def example_assembly(_background: _Background) -> CloudAssembly:
+    """The example app (app.py), synthesized by the real CDK CLI."""
+    return CloudAssembly(_background.example.result())
+
+
+@pytest.fixture(scope="session")
+def lambda_runtime(
+    _background: _Background,
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_server: MotoS3Server,
+    sms_service_session: FakeSmsService,
+    response_receiver_session: ResponseReceiver,
+) -> LambdaRuntime:
+    """Runs handler invocations in the boto3-only virtualenv against the local endpoints."""
+    return LambdaRuntime(
+        _background.venv.result(),
+        {
+            **s3_server.env(),
+            **sms_service_session.env(),
+            **response_receiver_session.env(),
+        },
+        tmp_path_factory.mktemp("lambda"),
+    )
+
+
+Deploy = Callable[..., StackDeployment]
+
+
+@pytest.fixture
+def deploy(
+    e2e_assembly: CloudAssembly,
+    lambda_runtime: LambdaRuntime,
+    response_receiver: ResponseReceiver,
+    sms_service: FakeSmsService,
+    s3_server: MotoS3Server,
+) -> Iterator[Deploy]:
+    """Make ``StackDeployment``s of e2e stacks (a name) or any ``StackArtifact``.
+
+    After the test, every deployment's recorded problems (missing or extra responses, function
+    errors, timeouts, a handler not loaded from the staged asset) fail it.
+    """
+    made: list[StackDeployment] = []
+
+    def make(stack: str | StackArtifact, **options: Any) -> StackDeployment:
+        artifact = e2e_assembly.stack(stack) if isinstance(stack, str) else stack
+        deployment = StackDeployment(
+            artifact,
+            runtime=lambda_runtime,
+            receiver=response_receiver,
+            s3=s3_server.client(),
+            **options,
+        )
+        made.append(deployment)
+        return deployment
+
+    yield make
+    problems = [problem for deployment in made for problem in deployment.verify()]
+    assert problems == [], "\n".join(problems)
