@@ -188,8 +188,9 @@ def _create_attachment(
         uploaded = attachments.wait_until_uploaded(sms, created, upload_deadline)
     except attachments.UploadNotCompleted as problem:
         outcome = _discard(attachment_id, deadline, left_for_rollback=replacing is None)
+        # Short facts first, the (long) source last: CloudFormation shows 256 characters.
         raise RequestFailed(
-            f"{spec.url}: {problem}; attachment {attachment_id} {outcome}"
+            f"{problem}; attachment {attachment_id} {outcome}; source {spec.url}"
         ) from None
     helper.Data.update(attachments.attributes(uploaded))
     return attachment_id
