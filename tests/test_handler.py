@@ -237,7 +237,7 @@ def test_client_token_is_stable_per_request_and_fits() -> None:
     ("code", "status", "reason"),
     [
         ("404", 404, f"{URL}: object not found"),
-        ("403", 403, f"{URL}: access denied reading the object"),
+        ("403", 403, f"{URL}: object missing or access denied"),
     ],
 )
 def test_create_preflight_head_errors(
@@ -602,3 +602,50 @@ def test_hand_written_mistakes_fail_before_any_call(
     response = service.run(event(request_type, properties, **extra))
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith(reason)
+
+
+def test_failed_wait_during_replacement_still_deletes_the_new_attachment(service: Service) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _fingerprint()})
+    service.readable(key=NEW_KEY)
+    service.created("UPLOAD_IN_PROGRESS", attachment_id=NEW_ID, url=f"s3://{BUCKET}/{NEW_KEY}")
+    service.error(service.sms, "describe_registration_attachments", "AccessDeniedException", 403)
+    service.deleted(NEW_ID)
+    response = service.run(
+        event("Update", _props(key=NEW_KEY), old_properties=_props(), physical_id=ATTACHMENT_ID)
+    )
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"] == ATTACHMENT_ID
+    assert "AccessDeniedException" in response["Reason"]
+    assert f"attachment {NEW_ID} deleted" in response["Reason"]
+
+
+def test_delete_waits_out_an_upload_in_progress(service: Service) -> None:
+    service.error(service.sms, "delete_registration_attachment", "ConflictException")
+    service.described("UPLOAD_IN_PROGRESS")
+    service.deleted()
+    response = service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))
+    assert response["Status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("request_type", ["Update", "Delete"])
+def test_crhelper_timeout_answer_names_the_resource(
+    service: Service, monkeypatch: pytest.MonkeyPatch, request_type: str
+) -> None:
+    # A call that outlives the invocation: crhelper answers FAILED 0.5 s before the deadline,
+    # and that answer must carry the physical ID, never an empty one.
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        import time
+
+        time.sleep(1.5)
+        raise RuntimeError("too late")
+
+    monkeypatch.setattr(service.index.attachments, "describe", slow)
+    monkeypatch.setattr(service.index.attachments, "delete", slow)
+    extra = {"old_properties": _props()} if request_type == "Update" else {}
+    request = event(request_type, _props(), physical_id=ATTACHMENT_ID, **extra)
+    service.index.handler(request, LambdaContext(timeout_seconds=0.9))
+    first = service.responses[0]
+    assert first["Status"] == "FAILED"
+    assert first["Reason"] == "Execution timed out"
+    assert first["PhysicalResourceId"] == ATTACHMENT_ID

@@ -28,6 +28,11 @@ def test_minimal_properties() -> None:
     assert spec.url == URL
 
 
+def test_cloudformation_service_timeout_is_accepted() -> None:
+    spec = parse_properties({"ServiceToken": "arn", "ServiceTimeout": "900", "AttachmentUrl": URL})
+    assert spec.url == URL
+
+
 def test_string_typed_scalars_are_accepted() -> None:
     spec = parse_properties(
         {

@@ -91,6 +91,7 @@ def test_resource_properties_and_attributes(one: Template) -> None:
     assert properties["Tags"] == [{"Key": "team", "Value": "messaging"}]
     assert "MaxSizeBytes" not in properties
     assert resource["DependsOn"] == [PROVIDER_POLICY_ID]
+    assert properties["ServiceTimeout"] == "1200"
     # Delete is CloudFormation's default for custom resources: not written, to save bytes.
     assert "DeletionPolicy" not in resource
     assert "UpdateReplacePolicy" not in resource
@@ -295,6 +296,10 @@ class TestValidationAtConstruction:
             AttachmentSource.from_bucket(bucket, "letter.docx")
         with pytest.raises(AttachmentValidationError, match="must not be empty"):
             AttachmentSource.from_bucket(bucket, "letter.pdf", version_id="")
+        with pytest.raises(AttachmentValidationError, match="or spaces"):
+            AttachmentSource.from_bucket(bucket, "signed letter.pdf")
+        with pytest.raises(AttachmentValidationError, match="too long"):
+            AttachmentSource.from_bucket(bucket, "k" * 2000 + ".pdf")
 
 
 def _stack_with_objects(outdir: Path, count: int) -> cdk.Stack:

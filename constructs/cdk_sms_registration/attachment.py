@@ -10,6 +10,7 @@ import jsii
 from aws_cdk import (
     CfnResource,
     CustomResource,
+    Duration,
     IResolvable,
     IResolveContext,
     ITaggableV2,
@@ -33,6 +34,8 @@ from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 
 _ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
+#: How long CloudFormation waits for the provider's answer (the function's timeout is 15 min).
+SERVICE_TIMEOUT = Duration.minutes(20)
 _ALLOWED_REMOVAL_POLICIES = (
     RemovalPolicy.DESTROY,
     RemovalPolicy.RETAIN,
@@ -152,7 +155,7 @@ class RegistrationAttachment(Resource):
         if removal_policy is not None and removal_policy not in _ALLOWED_REMOVAL_POLICIES:
             raise AttachmentValidationError(
                 f"{self.node.path}: removal_policy {removal_policy} is not supported; "
-                "use DESTROY or RETAIN"
+                "use DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE"
             )
         size_limit = check_max_size_setting(
             DEFAULT_MAX_SIZE_BYTES if max_size_bytes is None else max_size_bytes
@@ -181,6 +184,9 @@ class RegistrationAttachment(Resource):
             resource_type=contract.RESOURCE_TYPE,
             properties=properties,
             removal_policy=removal_policy or RemovalPolicy.DESTROY,
+            # The handler always answers before its 15-minute timeout; if it never could (a crash
+            # at start-up), CloudFormation gives up after this instead of the default hour.
+            service_timeout=SERVICE_TIMEOUT,
         )
         if removal_policy in (None, RemovalPolicy.DESTROY):
             # Delete is CloudFormation's default; not writing it saves template bytes on every

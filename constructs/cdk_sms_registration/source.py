@@ -18,6 +18,7 @@ from cdk_sms_registration_handler.document_rules import (
     read_local_facts,
     type_for_name,
 )
+from cdk_sms_registration_handler.resource_contract import MAX_URL_CHARS
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,15 @@ class AttachmentSource(abc.ABC):
         (``Bucket.from_bucket_attributes(..., encryption_key=key)`` for imported buckets).
         """
         if not Token.is_unresolved(key):
-            if not key or key.startswith("/"):
+            if not key or key.startswith("/") or any(c.isspace() for c in key):
                 raise AttachmentValidationError(
-                    f"from_bucket key {key!r}: must be an object key without a leading '/'"
+                    f"from_bucket key {key!r}: must be an object key without a leading '/' "
+                    "or spaces (the service takes s3://bucket/key without whitespace)"
+                )
+            if len(key) > MAX_URL_CHARS - len("s3://") - 63:
+                raise AttachmentValidationError(
+                    f"from_bucket key {key[:40]!r}...: too long for the service's "
+                    f"{MAX_URL_CHARS}-character AttachmentUrl"
                 )
             type_for_name(key)
         if version_id is not None and not Token.is_unresolved(version_id) and not version_id:

@@ -23,6 +23,7 @@ from .retries import Deadline, call_with_retries
 
 logger = logging.getLogger(__name__)
 
+UPLOAD_IN_PROGRESS = "UPLOAD_IN_PROGRESS"
 UPLOAD_COMPLETE = "UPLOAD_COMPLETE"
 UPLOAD_FAILED = "UPLOAD_FAILED"
 DELETED = "DELETED"
@@ -133,13 +134,37 @@ def delete(sms: Any, attachment_id: str, deadline: Deadline) -> str:
         if code == "ResourceNotFoundException":
             return "already gone"
         if code == "ConflictException":
-            # A conflict on an attachment the service already deleted is not a conflict.
-            described = describe(sms, attachment_id, deadline)
-            if described is None or described.get("AttachmentStatus") == DELETED:
-                return "already gone"
-            raise AttachmentInUse(str(error)) from error
+            return _delete_after_conflict(sms, attachment_id, deadline, error)
         raise
     return "deleted" if response.get("AttachmentStatus") == DELETED else "delete requested"
+
+
+def _delete_after_conflict(
+    sms: Any, attachment_id: str, deadline: Deadline, conflict: ClientError
+) -> str:
+    """A conflict may only mean the upload is still running (a rollback right after Create)."""
+    wait = FIRST_POLL_SECONDS
+    while True:
+        described = describe(sms, attachment_id, deadline)
+        status = None if described is None else described.get("AttachmentStatus")
+        if status in (None, DELETED):
+            return "already gone"  # a conflict on a deleted attachment is no conflict
+        if status != UPLOAD_IN_PROGRESS or wait >= deadline.remaining():
+            raise AttachmentInUse(str(conflict)) from conflict
+        time.sleep(wait)
+        wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)
+        try:
+            call_with_retries(
+                lambda: sms.delete_registration_attachment(RegistrationAttachmentId=attachment_id),
+                deadline,
+                what="DeleteRegistrationAttachment",
+            )
+            return "deleted"
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return "already gone"
+            if error_code(error) != "ConflictException":
+                raise
 
 
 def read_tags(sms: Any, arn: str, deadline: Deadline) -> dict[str, str]:

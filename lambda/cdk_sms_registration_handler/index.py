@@ -43,10 +43,11 @@ _ATTACHMENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
 
 @functools.cache
 def _client(service: str) -> Any:
-    # botocore retries connection hiccups quickly; retries.call_with_retries rides out the
-    # service quota up to the invocation deadline.
+    # One attempt per call: retries.call_with_retries retries throttling, server errors and
+    # dropped connections up to the invocation's deadline, which botocore does not know. Short
+    # timeouts keep a single hung call from running past it.
     config = Config(
-        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30
+        retries={"mode": "standard", "max_attempts": 1}, connect_timeout=3, read_timeout=10
     )
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
@@ -109,8 +110,10 @@ def on_create(event: dict[str, Any], context: Any) -> str:
 @_request
 def on_update(event: dict[str, Any], context: Any) -> str:
     """Update: tags in place when the attachment holds the source, otherwise a new attachment."""
-    spec = parse_properties(event["ResourceProperties"])
     attachment_id: str = event["PhysicalResourceId"]
+    # crhelper's own timeout answer uses this: it must name the resource, never be empty.
+    helper.PhysicalResourceId = attachment_id
+    spec = parse_properties(event["ResourceProperties"])
     deadline = _deadline(context)
     sms = _client("pinpoint-sms-voice-v2")
     current = attachments.describe(sms, attachment_id, deadline)
@@ -135,6 +138,8 @@ def on_update(event: dict[str, Any], context: Any) -> str:
 def on_delete(event: dict[str, Any], context: Any) -> str:
     """Delete: remove the attachment; one that is already gone counts as deleted."""
     attachment_id: str = event["PhysicalResourceId"]
+    # crhelper's own timeout answer uses this: it must name the resource, never be empty.
+    helper.PhysicalResourceId = attachment_id
     if not _is_attachment_id(attachment_id, event):
         # crhelper invents a physical ID when Create fails: no attachment was ever made.
         logger.info("%s is not an attachment ID; nothing to delete", attachment_id)
@@ -186,12 +191,15 @@ def _create_attachment(
     upload_deadline = deadline.sooner(min(UPLOAD_WAIT_LIMIT_SECONDS, deadline.remaining() / 2))
     try:
         uploaded = attachments.wait_until_uploaded(sms, created, upload_deadline)
-    except attachments.UploadNotCompleted as problem:
+    except Exception as error:
+        # Whatever stopped the wait (a failed upload, throttling past the deadline, a denied
+        # Describe), the half-made attachment must not outlive this request.
+        problem = error if isinstance(error, attachments.UploadNotCompleted) else repr(error)
         outcome = _discard(attachment_id, deadline, left_for_rollback=replacing is None)
         # Short facts first, the (long) source last: CloudFormation shows 256 characters.
         raise RequestFailed(
             f"{problem}; attachment {attachment_id} {outcome}; source {spec.url}"
-        ) from None
+        ) from error
     helper.Data.update(attachments.attributes(uploaded))
     return attachment_id
 

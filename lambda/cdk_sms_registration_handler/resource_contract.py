@@ -25,11 +25,20 @@ RESOURCE_TYPE = "Custom::SmsRegistrationAttachment"
 
 # Properties (release 1 shape).
 SERVICE_TOKEN = "ServiceToken"
+#: CloudFormation's own property (how long it waits for an answer); passed through, unused.
+SERVICE_TIMEOUT = "ServiceTimeout"
 ATTACHMENT_URL = "AttachmentUrl"
 ATTACHMENT_VERSION_ID = "AttachmentVersionId"
 TAGS = "Tags"
 MAX_SIZE_BYTES = "MaxSizeBytes"
-KNOWN_PROPERTIES = (SERVICE_TOKEN, ATTACHMENT_URL, ATTACHMENT_VERSION_ID, TAGS, MAX_SIZE_BYTES)
+KNOWN_PROPERTIES = (
+    SERVICE_TOKEN,
+    SERVICE_TIMEOUT,
+    ATTACHMENT_URL,
+    ATTACHMENT_VERSION_ID,
+    TAGS,
+    MAX_SIZE_BYTES,
+)
 
 # Attributes (Fn::GetAtt); Ref returns the attachment ID.
 ATTR_ID = "RegistrationAttachmentId"
@@ -187,7 +196,7 @@ def _reject_unknown(properties: Mapping[str, Any]) -> None:
             close = difflib.get_close_matches(name, KNOWN_PROPERTIES, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise AttachmentValidationError(
-                f"{name}: unknown property{hint} (known: {', '.join(KNOWN_PROPERTIES[1:])})"
+                f"{name}: unknown property{hint} (known: {', '.join(KNOWN_PROPERTIES[2:])})"
             )
 
 

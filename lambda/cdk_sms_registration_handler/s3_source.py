@@ -35,9 +35,10 @@ def _explain(error: ClientError, spec: AttachmentSpec) -> SourceProblem:
     if code in _MISSING_CODES:
         return SourceProblem(f"{spec.display_name}: object not found")
     if code in _DENIED_CODES:
+        # Without s3:ListBucket, S3 answers 403 for a missing key too.
         return SourceProblem(
-            f"{spec.display_name}: access denied reading the object (the handler role needs "
-            "s3:GetObject, and kms:Decrypt for an SSE-KMS bucket)"
+            f"{spec.display_name}: object missing or access denied (check the key; the handler "
+            "role needs s3:GetObject, and kms:Decrypt for an SSE-KMS bucket)"
         )
     return SourceProblem(f"{spec.display_name}: cannot be read ({code or error})")
 

@@ -282,7 +282,7 @@ BAD_CONTENT: dict[str, tuple[bytes | None, str]] = {
     "Missing": (None, "object not found"),
     "TooLarge": (b"", f"is {DEFAULT_MAX_SIZE_BYTES + 1} bytes, over the {DEFAULT_MAX_SIZE_BYTES}"),
     "WrongType": (b"plain text pretending to be a PDF\n", "content is not a PDF, JPEG or PNG"),
-    "Denied": (PDF, "access denied reading the object"),
+    "Denied": (PDF, "object missing or access denied"),
 }
 
 
