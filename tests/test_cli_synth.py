@@ -69,7 +69,7 @@ def test_example_app_synthesizes(synth: tuple[Path, Any]) -> None:
     assert set(template["Outputs"]) == {"LetterOfAuthorizationId", "LetterOfAuthorizationArn"}
     # The CLI adds construct paths, as it does for every resource.
     attachment = next(r for r in template["Resources"].values() if r["Type"] == RESOURCE_TYPE)
-    assert attachment["Metadata"]["aws:cdk:path"].endswith("LetterOfAuthorization/Resource/Default")
+    assert attachment["Metadata"]["aws:cdk:path"].endswith("LetterOfAuthorization/Resource")
 
 
 def test_handler_asset_holds_handler_and_crhelper_only(synth: tuple[Path, Any]) -> None:

@@ -247,7 +247,7 @@ def test_attributes_are_getatt_tokens(outdir: Path) -> None:
     app = new_app(outdir)
     stack = cdk.Stack(app, "Attrs", env=ENV)
     loa = RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(str(SAMPLE_PDF)))
-    logical_id = stack.get_logical_id(loa.node.find_child("Resource").node.default_child)  # type: ignore[union-attr,arg-type]
+    logical_id = stack.get_logical_id(loa.node.find_child("Resource"))  # type: ignore[arg-type]
     assert stack.resolve(loa.attachment_id) == {
         "Fn::GetAtt": [logical_id, "RegistrationAttachmentId"]
     }

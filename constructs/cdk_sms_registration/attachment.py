@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
     CfnResource,
-    CustomResource,
-    Duration,
     IResolvable,
     IResolveContext,
     ITaggableV2,
@@ -35,7 +33,7 @@ from .source import AttachmentSource
 
 _ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
 #: How long CloudFormation waits for the provider's answer (the function's timeout is 15 min).
-SERVICE_TIMEOUT = Duration.minutes(20)
+SERVICE_TIMEOUT_SECONDS = "1200"
 _ALLOWED_REMOVAL_POLICIES = (
     RemovalPolicy.DESTROY,
     RemovalPolicy.RETAIN,
@@ -89,10 +87,15 @@ class _TagsProperty:
 
     def __init__(self, attachment: RegistrationAttachment) -> None:
         self._attachment = attachment
+        self._rendered: list[dict[str, str]] | None = None
         self.creation_stack: list[str] = []
 
     def resolve(self, context: IResolveContext) -> Any:
-        return self._attachment._render_tags() or None
+        # CDK resolves a template more than once per synth; aspects (Tags.of) have all run by
+        # the first time, and each resolve is a round trip from Node.js back into Python.
+        if self._rendered is None:
+            self._rendered = self._attachment._render_tags() or None
+        return self._rendered
 
     def to_string(self) -> str:
         return "RegistrationAttachmentTags"
@@ -170,33 +173,28 @@ class RegistrationAttachment(Resource):
             service_token = provider.service_token
 
         properties: dict[str, Any] = {
-            contract.ATTACHMENT_URL: f"s3://{bound.bucket.bucket_name}/{bound.object_key}",
+            contract.SERVICE_TOKEN: service_token,
+            # The handler always answers before its 15-minute timeout; should it never be able
+            # to (a crash at start-up), CloudFormation stops waiting after this, not an hour.
+            contract.SERVICE_TIMEOUT: SERVICE_TIMEOUT_SECONDS,
+            contract.ATTACHMENT_URL: f"s3://{bound.bucket_name}/{bound.object_key}",
             contract.TAGS: _TagsProperty(self),
         }
         if bound.version_id is not None:
             properties[contract.ATTACHMENT_VERSION_ID] = bound.version_id
         if max_size_bytes is not None:
             properties[contract.MAX_SIZE_BYTES] = size_limit
-        self._resource = CustomResource(
-            self,
-            "Resource",
-            service_token=str(service_token),
-            resource_type=contract.RESOURCE_TYPE,
-            properties=properties,
-            removal_policy=removal_policy or RemovalPolicy.DESTROY,
-            # The handler always answers before its 15-minute timeout; if it never could (a crash
-            # at start-up), CloudFormation gives up after this instead of the default hour.
-            service_timeout=SERVICE_TIMEOUT,
+        # A plain CfnResource, not the CustomResource L2: each call into the CDK is a round trip
+        # to its Node.js process, and a stack may hold hundreds of attachments.
+        self._resource = CfnResource(
+            self, "Resource", type=contract.RESOURCE_TYPE, properties=properties
         )
-        if removal_policy in (None, RemovalPolicy.DESTROY):
-            # Delete is CloudFormation's default; not writing it saves template bytes on every
-            # attachment (a stack may hold hundreds).
-            options = cast(CfnResource, self._resource.node.default_child).cfn_options
-            options.deletion_policy = None
-            options.update_replace_policy = None
+        if removal_policy not in (None, RemovalPolicy.DESTROY):
+            # Delete is CloudFormation's default and is not written: bytes saved per attachment.
+            self._resource.apply_removal_policy(removal_policy)
         if provider is not None:
             # A Delete must never run after the handler's permissions are gone.
-            self._resource.node.add_dependency(provider.policy)
+            self._resource.add_dependency(provider.policy_resource)
 
     @property
     def cdk_tag_manager(self) -> TagManager:
@@ -206,22 +204,22 @@ class RegistrationAttachment(Resource):
     @property
     def attachment_id(self) -> str:
         """The attachment's ID (``Fn::GetAtt RegistrationAttachmentId``)."""
-        return self._resource.get_att_string(contract.ATTR_ID)
+        return self._resource.get_att(contract.ATTR_ID).to_string()
 
     @property
     def attachment_arn(self) -> str:
         """The attachment's ARN (``Fn::GetAtt RegistrationAttachmentArn``)."""
-        return self._resource.get_att_string(contract.ATTR_ARN)
+        return self._resource.get_att(contract.ATTR_ARN).to_string()
 
     @property
     def attachment_status(self) -> str:
         """The status at the last deploy (``Fn::GetAtt AttachmentStatus``)."""
-        return self._resource.get_att_string(contract.ATTR_STATUS)
+        return self._resource.get_att(contract.ATTR_STATUS).to_string()
 
     @property
     def created_timestamp(self) -> str:
         """When the attachment was created, ISO 8601 (``Fn::GetAtt CreatedTimestamp``)."""
-        return self._resource.get_att_string(contract.ATTR_CREATED)
+        return self._resource.get_att(contract.ATTR_CREATED).to_string()
 
     def _render_tags(self) -> list[dict[str, str]]:
         """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
@@ -231,5 +229,8 @@ class RegistrationAttachment(Resource):
             for key, value in {**applied, **self._prop_tags}.items()
             if not key.lower().startswith("aws:")
         }
-        contract.check_tags(merged, property_name=f"{self.node.path} tags")
+        try:
+            contract.check_tags(merged, property_name="tags")
+        except AttachmentValidationError as error:
+            raise AttachmentValidationError(f"{self.node.path}: {error}") from None
         return [{"Key": key, "Value": merged[key]} for key in sorted(merged)]

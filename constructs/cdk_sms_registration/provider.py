@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import cast
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -26,6 +26,7 @@ from .source import BoundSource
 #: Never rename: the function's logical ID derives from it, and a custom resource's
 #: ServiceToken can never change once deployed.
 PROVIDER_ID = "SmsRegistrationAttachmentProvider"
+_PROVIDER_ATTRIBUTE = "_cdk_sms_registration_provider"
 
 #: Covers the longest path: throttled Create, a 300 s upload wait, a throttled cleanup Delete.
 HANDLER_TIMEOUT = Duration.minutes(15)
@@ -55,10 +56,14 @@ class RegistrationAttachmentProvider(Construct):
     def of(cls, scope: Construct) -> RegistrationAttachmentProvider:
         """The provider of ``scope``'s stack, created on first use."""
         stack = Stack.of(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
-        if isinstance(existing, RegistrationAttachmentProvider):
-            return existing
-        return cls(stack, PROVIDER_ID)
+        # Remembered on the stack object itself: every call into the CDK costs a round trip to
+        # its Node.js process, and a stack may hold hundreds of attachments.
+        provider = getattr(stack, _PROVIDER_ATTRIBUTE, None)
+        if provider is None:
+            existing = stack.node.try_find_child(PROVIDER_ID)
+            provider = existing if isinstance(existing, cls) else cls(stack, PROVIDER_ID)
+            setattr(stack, _PROVIDER_ATTRIBUTE, provider)
+        return cast(RegistrationAttachmentProvider, provider)
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -125,6 +130,8 @@ class RegistrationAttachmentProvider(Construct):
         # Only the policy: the role dependency is already implied by the Role GetAtt, and
         # CDK's redundant DependsOn on it draws cfn-lint's W3005.
         policy_resource = cast(iam.CfnPolicy, self.policy.node.default_child)
+        #: The policy's CloudFormation resource, which every attachment depends on.
+        self.policy_resource = policy_resource
         function_resource = cast(lambda_.CfnFunction, self.function.node.default_child)
         function_resource.add_override("DependsOn", [stack.get_logical_id(policy_resource)])
         self._asset_reads = iam.PolicyStatement(sid="ReadDocumentAssets", actions=["s3:GetObject"])
@@ -134,38 +141,43 @@ class RegistrationAttachmentProvider(Construct):
         )
         self._key_use = iam.PolicyStatement(sid="DecryptDocuments", actions=["kms:Decrypt"])
         self._granted: set[tuple[str, ...]] = set()
+        self._partition = Aws.PARTITION
+        self._service_token = self.function.function_arn
         self._object_grant_chars = 0
         self.node.add_validation(_PolicySizeValidation(self))
 
     @property
     def service_token(self) -> str:
         """The ServiceToken of every attachment: the function's ARN."""
-        return self.function.function_arn
+        return self._service_token
 
     def grant_read(self, source: BoundSource) -> None:
         """Let the handler read an attachment's document."""
         if source.asset_extension is not None:
-            self.grant_read_asset(source.bucket, source.asset_extension)
-        else:
+            self.grant_read_asset(source.bucket_name, source.asset_extension)
+        elif source.bucket is not None:
             self.grant_read_object(
                 source.bucket, source.object_key, versioned=source.version_id is not None
             )
 
-    def grant_read_asset(self, bucket: s3.IBucket, extension: str) -> None:
+    def grant_read_asset(self, bucket_name: str, extension: str) -> None:
         """Read file assets with this extension: one resource per extension, not per file.
 
         CDK names file assets ``<hash><extension>``, so ``*.pdf`` on the asset bucket covers
-        every PDF asset however many attachments there are.
+        every PDF asset however many attachments there are. (The bootstrap asset bucket is
+        encrypted with the AWS managed key, which needs no grant.)
         """
-        resource = bucket.arn_for_objects(f"*{extension}")
-        if self._add(self._asset_reads, ("asset", bucket.bucket_name, extension), resource):
-            acknowledge_wildcard_resource(
-                self.policy,
-                resource,
-                f"CDK names file assets <hash>{extension}: one wildcard per document extension "
-                "on the asset bucket keeps the policy from growing with every attachment",
-            )
-        self._grant_key(bucket.encryption_key)
+        grant = ("asset", bucket_name, extension)
+        if grant in self._granted:
+            return
+        resource = f"arn:{self._partition}:s3:::{bucket_name}/*{extension}"
+        self._add(self._asset_reads, grant, resource)
+        acknowledge_wildcard_resource(
+            self.policy,
+            resource,
+            f"CDK names file assets <hash>{extension}: one wildcard per document extension "
+            "on the asset bucket keeps the policy from growing with every attachment",
+        )
 
     def grant_read_object(self, bucket: s3.IBucket, key: str, *, versioned: bool) -> None:
         """Read one object of an existing bucket (and its versions when one is pinned)."""

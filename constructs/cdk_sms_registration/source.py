@@ -25,9 +25,11 @@ from cdk_sms_registration_handler.resource_contract import MAX_URL_CHARS
 class BoundSource:
     """A source made concrete inside one attachment: the S3 object the service reads."""
 
-    bucket: s3.IBucket
+    bucket_name: str
     object_key: str
-    version_id: str | None
+    version_id: str | None = None
+    #: The bucket of a ``from_bucket`` source (its ARN and KMS key feed the grants).
+    bucket: s3.IBucket | None = None
     #: The extension of a CDK file asset's key (file assets keep their file's extension).
     asset_extension: str | None = None
 
@@ -89,9 +91,8 @@ class _FileSource(AttachmentSource):
         check_size(self._path, self._size_bytes, max_size_bytes)
         asset = s3_assets.Asset(scope, "Document", path=self._path)
         return BoundSource(
-            bucket=asset.bucket,
+            bucket_name=asset.s3_bucket_name,
             object_key=asset.s3_object_key,
-            version_id=None,
             asset_extension=os.path.splitext(self._path)[1],
         )
 
@@ -103,4 +104,9 @@ class _BucketSource(AttachmentSource):
         self._version_id = version_id
 
     def bind(self, scope: Construct, max_size_bytes: int) -> BoundSource:
-        return BoundSource(bucket=self._bucket, object_key=self._key, version_id=self._version_id)
+        return BoundSource(
+            bucket_name=self._bucket.bucket_name,
+            object_key=self._key,
+            version_id=self._version_id,
+            bucket=self._bucket,
+        )

@@ -137,7 +137,7 @@ def test_tags_of_reach_the_service_and_the_prop_wins(
     stack = deploy("Tagged")
     created = stack.create_all()
     assert created.status == "CREATE_COMPLETE", created.statuses
-    attachment_id = stack.physical_id(stack.stack.logical_id(f"{ATTACHMENT}/Resource/Default"))
+    attachment_id = stack.physical_id(stack.stack.logical_id(f"{ATTACHMENT}/Resource"))
     tags = _tags(sms_service, attachment_id)
     assert tags["team"] == "messaging"
     assert tags["owner"] == "attachment-prop"

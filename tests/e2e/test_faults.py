@@ -37,7 +37,7 @@ _ATTACHMENT_IN_REASON = re.compile(r"attachment (ra-[0-9a-f]{32})")
 
 
 def _logical_id(deployment: StackDeployment) -> str:
-    return deployment.stack.logical_id(f"{ATTACHMENT}/Resource/Default")
+    return deployment.stack.logical_id(f"{ATTACHMENT}/Resource")
 
 
 def _bucket(deployment: StackDeployment) -> str:

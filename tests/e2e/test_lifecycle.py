@@ -135,7 +135,7 @@ def test_full_lifecycle(
     deployment = deploy(plan.first)
     deployment.provision()
     deployment.parameters.update(plan.prepare(deployment))
-    logical_id = deployment.stack.logical_id(f"{ATTACHMENT}/Resource/Default")
+    logical_id = deployment.stack.logical_id(f"{ATTACHMENT}/Resource")
 
     # Create.
     created = deployment.create_all()
