@@ -194,7 +194,7 @@ class RegistrationAttachment(Resource):
             self._resource.apply_removal_policy(removal_policy)
         if provider is not None:
             # A Delete must never run after the handler's permissions are gone.
-            self._resource.add_dependency(provider.policy_resource)
+            self._resource.add_resource_dependency(provider.policy_resource)
 
     @property
     def cdk_tag_manager(self) -> TagManager:
