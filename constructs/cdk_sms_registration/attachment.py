@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,7 +30,6 @@ from cdk_sms_registration_handler.document_rules import (
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 
-_ATTACHMENT_ID = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
 #: How long CloudFormation waits for the provider's answer (the function's timeout is 15 min).
 SERVICE_TIMEOUT_SECONDS = "1200"
 _ALLOWED_REMOVAL_POLICIES = (
@@ -120,7 +118,9 @@ class RegistrationAttachment(Resource):
         scope: Construct, construct_id: str, attachment_id: str
     ) -> IRegistrationAttachment:
         """Refer to an attachment made outside this stack by its ID."""
-        if not Token.is_unresolved(attachment_id) and not _ATTACHMENT_ID.fullmatch(attachment_id):
+        if not Token.is_unresolved(attachment_id) and not contract.ATTACHMENT_ID_PATTERN.fullmatch(
+            attachment_id
+        ):
             raise AttachmentValidationError(
                 f"attachment_id {attachment_id!r}: must be 1-256 characters of "
                 "letters, digits, _ : / -"

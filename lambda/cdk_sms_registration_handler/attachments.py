@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -93,8 +93,6 @@ def wait_until_uploaded(
     sms: Any,
     attachment: Mapping[str, Any],
     deadline: Deadline,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> Mapping[str, Any]:
     """Poll until UPLOAD_COMPLETE; raise UploadNotCompleted on UPLOAD_FAILED or at the deadline."""
     attachment_id = attachment["RegistrationAttachmentId"]
@@ -112,7 +110,7 @@ def wait_until_uploaded(
             raise UploadNotCompleted(
                 f"upload still {status} after {polls} polls; gave up before the Lambda deadline"
             )
-        sleep(wait)
+        time.sleep(wait)
         wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)
         polls += 1
         described = describe(sms, attachment_id, deadline)

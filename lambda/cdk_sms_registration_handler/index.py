@@ -20,7 +20,12 @@ from crhelper import CfnResource
 
 from . import attachments
 from .document_rules import AttachmentValidationError
-from .resource_contract import SOURCE_TAG_KEY, AttachmentSpec, parse_properties
+from .resource_contract import (
+    ATTACHMENT_ID_PATTERN,
+    SOURCE_TAG_KEY,
+    AttachmentSpec,
+    parse_properties,
+)
 from .retries import Deadline
 from .s3_source import check_source
 
@@ -37,8 +42,6 @@ UPLOAD_WAIT_LIMIT_SECONDS = 300.0
 #: CloudFormation shows at most 256 characters of a reason and crhelper keeps only the tail of
 #: longer ones, so we cut them ourselves and keep the head.
 MAX_REASON_CHARS = 250
-
-_ATTACHMENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
 
 
 @functools.cache
@@ -171,7 +174,7 @@ def _is_attachment_id(physical_id: str, event: dict[str, Any]) -> bool:
     invented = re.fullmatch(
         re.escape(f"{stack_name}_{event['LogicalResourceId']}_") + "[A-Z0-9]{8}", physical_id
     )
-    return invented is None and _ATTACHMENT_ID_PATTERN.fullmatch(physical_id) is not None
+    return invented is None and ATTACHMENT_ID_PATTERN.fullmatch(physical_id) is not None
 
 
 def _create_attachment(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,8 @@ MAX_USER_TAGS = 199
 MAX_TAG_KEY_CHARS = 128
 MAX_TAG_VALUE_CHARS = 256
 MAX_URL_CHARS = 2048
+#: What the service accepts as an attachment ID (botocore's RegistrationAttachmentIdOrArn).
+ATTACHMENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_:/-]{1,256}")
 S3_URL_PREFIX = "s3://"
 
 

@@ -49,10 +49,6 @@ class Deadline:
         """Seconds left, never negative."""
         return max(0.0, self._at - self._clock())
 
-    def expired(self) -> bool:
-        """Whether no time is left."""
-        return self.remaining() <= 0.0
-
     def sooner(self, seconds_from_now: float) -> Deadline:
         """This deadline or one ``seconds_from_now`` away, whichever comes first."""
         return Deadline(min(seconds_from_now, self.remaining()), self._clock)
@@ -76,11 +72,8 @@ def call_with_retries(
     deadline: Deadline,
     *,
     what: str,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
 ) -> T:
     """Run ``call``; on a retryable error wait (full jitter, capped) and try again."""
-    rng = rng or random.Random()
     attempt = 0
     while True:
         try:
@@ -89,10 +82,10 @@ def call_with_retries(
             if not is_retryable(error):
                 raise
             attempt += 1
-            wait = rng.uniform(0, min(LONGEST_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2**attempt))
+            wait = random.uniform(0, min(LONGEST_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2**attempt))
             if wait >= deadline.remaining():
                 raise RetriesExhausted(
                     f"{what} still failing after {attempt} attempts, out of time: {error}"
                 ) from error
             logger.debug("retrying %s after %s (attempt %d)", what, type(error).__name__, attempt)
-            sleep(wait)
+            time.sleep(wait)
