@@ -15,7 +15,12 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from cdk_sms_registration_handler.attachments import client_token
-from cdk_sms_registration_handler.resource_contract import SOURCE_TAG_KEY, AttachmentSpec
+from cdk_sms_registration_handler.resource_contract import (
+    SOURCE_TAG_KEY,
+    AttachmentSpec,
+    owner_mark,
+    source_tag_value,
+)
 
 from .conftest import SAMPLE_PDF, SAMPLE_PNG
 from .handler_events import LOGICAL_ID, STACK_ID, LambdaContext, event
@@ -30,6 +35,9 @@ ARN = f"arn:aws:sms-voice:eu-west-1:123456789012:registration-attachment/{ATTACH
 NEW_ARN = f"arn:aws:sms-voice:eu-west-1:123456789012:registration-attachment/{NEW_ID}"
 CREATED = datetime.datetime(2026, 11, 27, 9, 30, tzinfo=datetime.timezone.utc)
 PDF = SAMPLE_PDF.read_bytes()
+OWNER = owner_mark(STACK_ID, LOGICAL_ID)
+#: What CloudFormation makes up for a cancelled Create.
+CLOUDFORMATION_PLACEHOLDER = "SmsStack-LetterOfAuthorization52F6-1XK3J9QZ7M2PA"
 
 
 class Service:
@@ -39,7 +47,47 @@ class Service:
         self.index = index
         self.s3 = Stubber(index._client("s3"))
         self.sms = Stubber(index._client("pinpoint-sms-voice-v2"))
+        self.cfn = Stubber(index._client("cloudformation"))
         self.responses: list[dict[str, Any]] = []
+
+    # CloudFormation -----------------------------------------------------------------------
+    def stack_is(self, status: str) -> None:
+        self.cfn.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": "SmsStack",
+                        "StackId": STACK_ID,
+                        "CreationTime": CREATED,
+                        "StackStatus": status,
+                    }
+                ]
+            },
+            {"StackName": STACK_ID},
+        )
+
+    def resource_is(self, status: str, physical_id: str | None = None) -> None:
+        detail: dict[str, Any] = {
+            "StackName": "SmsStack",
+            "StackId": STACK_ID,
+            "LogicalResourceId": LOGICAL_ID,
+            "ResourceType": "Custom::SmsRegistrationAttachment",
+            "LastUpdatedTimestamp": CREATED,
+            "ResourceStatus": status,
+        }
+        if physical_id is not None:
+            detail["PhysicalResourceId"] = physical_id
+        self.cfn.add_response(
+            "describe_stack_resource",
+            {"StackResourceDetail": detail},
+            {"StackName": STACK_ID, "LogicalResourceId": LOGICAL_ID},
+        )
+
+    def awaited(self, request_type: str = "Create", stack_status: str | None = None) -> None:
+        """CloudFormation still waits for this request."""
+        self.resource_is(f"{request_type.upper()}_IN_PROGRESS")
+        self.stack_is(stack_status or f"{request_type.upper()}_IN_PROGRESS")
 
     # S3 -----------------------------------------------------------------------------------
     def object_exists(
@@ -130,10 +178,11 @@ class Service:
     # Running ------------------------------------------------------------------------------
     def run(self, request: dict[str, Any], timeout_seconds: float = 900.0) -> dict[str, Any]:
         """Invoke the Lambda handler and return the response it sent CloudFormation."""
-        with self.s3, self.sms:
+        with self.s3, self.sms, self.cfn:
             self.index.handler(request, LambdaContext(timeout_seconds=timeout_seconds))
             self.s3.assert_no_pending_responses()
             self.sms.assert_no_pending_responses()
+            self.cfn.assert_no_pending_responses()
         assert len(self.responses) == 1, self.responses
         return self.responses.pop()
 
@@ -180,6 +229,10 @@ def _fingerprint(key: str = KEY, version_id: str | None = None) -> str:
     return AttachmentSpec(bucket=BUCKET, key=key, version_id=version_id).source_fingerprint
 
 
+def _source_tag(key: str = KEY) -> str:
+    return source_tag_value(_fingerprint(key), OWNER)
+
+
 # Create -------------------------------------------------------------------------------------
 
 
@@ -198,13 +251,14 @@ def test_create_waits_for_upload_and_returns_attributes(service: Service) -> Non
             "AttachmentUrl": URL,
             "Tags": [
                 {"Key": "team", "Value": "messaging"},
-                {"Key": SOURCE_TAG_KEY, "Value": _fingerprint()},
+                {"Key": SOURCE_TAG_KEY, "Value": _source_tag()},
             ],
             "ClientToken": client_token(STACK_ID, LOGICAL_ID, request["RequestId"]),
         },
     )
     service.described("UPLOAD_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
+    service.awaited()
     response = service.run(request)
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
@@ -220,6 +274,7 @@ def test_create_waits_for_upload_and_returns_attributes(service: Service) -> Non
 def test_create_complete_at_once_needs_no_describe(service: Service) -> None:
     service.readable()
     service.created("UPLOAD_COMPLETE")
+    service.awaited()
     response = service.run(event("Create", _props()))
     assert response["Status"] == "SUCCESS"
     assert response["Data"]["AttachmentStatus"] == "UPLOAD_COMPLETE"
@@ -299,6 +354,7 @@ def test_create_pinned_current_version_succeeds(service: Service) -> None:
         {"Bucket": BUCKET, "Key": KEY, "Range": "bytes=0-1023", "VersionId": "v1"},
     )
     service.created("UPLOAD_COMPLETE")
+    service.awaited()
     assert service.run(event("Create", _props(AttachmentVersionId="v1")))["Status"] == "SUCCESS"
 
 
@@ -334,8 +390,9 @@ def test_upload_still_in_progress_at_bound_is_deleted(service: Service) -> None:
     service.created("UPLOAD_IN_PROGRESS")
     service.described("UPLOAD_IN_PROGRESS")
     service.deleted()
-    # 4.2 s left: 1.2 s after the response reserve, half of it for the upload wait.
-    response = service.run(event("Create", _props()), timeout_seconds=4.2)
+    # 24 s: 21 s after the response reserve, half of it for the upload wait, and no poll starts
+    # unless its Describe can finish in time (10 s).
+    response = service.run(event("Create", _props()), timeout_seconds=24)
     assert response["Status"] == "FAILED"
     assert (
         "upload still UPLOAD_IN_PROGRESS after 1 polls; gave up before the Lambda deadline"
@@ -359,6 +416,7 @@ def test_create_rides_out_throttling_and_server_errors(service: Service) -> None
     service.error(service.sms, "create_registration_attachment", "ThrottlingException")
     service.error(service.sms, "create_registration_attachment", "InternalServerException", 500)
     service.created("UPLOAD_COMPLETE")
+    service.awaited()
     assert service.run(event("Create", _props()))["Status"] == "SUCCESS"
 
 
@@ -367,7 +425,7 @@ def test_create_gives_up_on_throttling_before_the_deadline(service: Service) -> 
     for _ in range(40):
         service.error(service.sms, "create_registration_attachment", "ThrottlingException")
     with service.s3, service.sms:
-        service.index.handler(event("Create", _props()), LambdaContext(timeout_seconds=4.0))
+        service.index.handler(event("Create", _props()), LambdaContext(timeout_seconds=16.0))
     response = service.responses.pop()
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith(
@@ -389,8 +447,9 @@ def test_long_reasons_keep_their_head(service: Service) -> None:
 
 
 def test_tag_only_update_changes_tags_in_place(service: Service) -> None:
+    service.stack_is("UPDATE_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
-    service.tags_are({"team": "sms", "old": "x", SOURCE_TAG_KEY: _fingerprint()})
+    service.tags_are({"team": "sms", "old": "x", SOURCE_TAG_KEY: _source_tag()})
     service.sms.add_response("untag_resource", {}, {"ResourceArn": ARN, "TagKeys": ["old"]})
     service.sms.add_response(
         "tag_resource",
@@ -414,10 +473,12 @@ def test_tag_only_update_changes_tags_in_place(service: Service) -> None:
 
 
 def test_source_change_creates_a_new_attachment(service: Service) -> None:
+    service.stack_is("UPDATE_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
-    service.tags_are({SOURCE_TAG_KEY: _fingerprint()})
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.readable(key=NEW_KEY)
     service.created("UPLOAD_COMPLETE", attachment_id=NEW_ID, url=f"s3://{BUCKET}/{NEW_KEY}")
+    service.awaited("Update")
     response = service.run(
         event("Update", _props(key=NEW_KEY), old_properties=_props(), physical_id=ATTACHMENT_ID)
     )
@@ -428,8 +489,9 @@ def test_source_change_creates_a_new_attachment(service: Service) -> None:
 
 
 def test_failed_replacement_keeps_old_physical_id(service: Service) -> None:
+    service.stack_is("UPDATE_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
-    service.tags_are({SOURCE_TAG_KEY: _fingerprint()})
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.readable(key=NEW_KEY)
     service.created("UPLOAD_FAILED", attachment_id=NEW_ID, url=f"s3://{BUCKET}/{NEW_KEY}")
     service.deleted(NEW_ID)
@@ -443,8 +505,9 @@ def test_failed_replacement_keeps_old_physical_id(service: Service) -> None:
 
 def test_rollback_update_keeps_the_attachment_that_holds_the_source(service: Service) -> None:
     # The Update to NEW_KEY failed; CloudFormation rolls back with the old properties.
+    service.stack_is("UPDATE_ROLLBACK_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
-    service.tags_are({SOURCE_TAG_KEY: _fingerprint(KEY)})
+    service.tags_are({SOURCE_TAG_KEY: _source_tag(KEY)})
     response = service.run(
         event("Update", _props(), old_properties=_props(key=NEW_KEY), physical_id=ATTACHMENT_ID)
     )
@@ -453,9 +516,11 @@ def test_rollback_update_keeps_the_attachment_that_holds_the_source(service: Ser
 
 
 def test_update_of_a_vanished_attachment_makes_a_new_one(service: Service) -> None:
+    service.stack_is("UPDATE_IN_PROGRESS")
     service.error(service.sms, "describe_registration_attachments", "ResourceNotFoundException")
     service.readable()
     service.created("UPLOAD_COMPLETE", attachment_id=NEW_ID)
+    service.awaited("Update")
     response = service.run(
         event("Update", _props(), old_properties=_props(), physical_id=ATTACHMENT_ID)
     )
@@ -464,12 +529,13 @@ def test_update_of_a_vanished_attachment_makes_a_new_one(service: Service) -> No
 
 
 def test_untagged_attachment_falls_back_to_old_properties(service: Service) -> None:
+    service.stack_is("UPDATE_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
     service.tags_are({})
     service.sms.add_response(
         "tag_resource",
         {},
-        {"ResourceArn": ARN, "Tags": [{"Key": SOURCE_TAG_KEY, "Value": _fingerprint()}]},
+        {"ResourceArn": ARN, "Tags": [{"Key": SOURCE_TAG_KEY, "Value": _source_tag()}]},
     )
     response = service.run(
         event("Update", _props(), old_properties=_props(), physical_id=ATTACHMENT_ID)
@@ -493,14 +559,45 @@ def test_update_with_bad_new_properties_fails_without_calls(service: Service) ->
 
 
 def test_delete(service: Service) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.deleted()
     response = service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
 
 
-def test_delete_of_missing_attachment_succeeds(service: Service) -> None:
-    service.error(service.sms, "delete_registration_attachment", "ResourceNotFoundException", 404)
+@pytest.mark.parametrize("code", ["ResourceNotFoundException", "ValidationException"])
+def test_delete_of_unknown_id_succeeds_without_deleting(service: Service, code: str) -> None:
+    # Not found, or an ID the service could never have made: nothing to delete, never FAILED.
+    service.error(service.sms, "describe_registration_attachments", code)
+    assert service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))["Status"] == "SUCCESS"
+
+
+def test_delete_with_cloudformation_placeholder_calls_nothing(service: Service) -> None:
+    # After a cancelled Create, CloudFormation's rollback Delete carries an ID it made up.
+    response = service.run(event("Delete", _props(), physical_id=CLOUDFORMATION_PLACEHOLDER))
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == CLOUDFORMATION_PLACEHOLDER
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [{}, {SOURCE_TAG_KEY: source_tag_value("f" * 64, owner_mark(STACK_ID, "SomeoneElse"))}],
+    ids=["not-made-by-the-handler", "made-for-another-resource"],
+)
+def test_delete_leaves_what_this_resource_did_not_make(
+    service: Service, tags: dict[str, str]
+) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are(tags)
+    assert service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))["Status"] == "SUCCESS"
+
+
+def test_delete_of_release_0_1_attachment_without_owner_mark(service: Service) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _fingerprint()})
+    service.deleted()
     assert service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))["Status"] == "SUCCESS"
 
 
@@ -512,6 +609,8 @@ def test_delete_after_failed_create_calls_nothing(service: Service) -> None:
 
 
 def test_delete_of_attachment_in_use_fails_and_says_so(service: Service) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.error(service.sms, "delete_registration_attachment", "ConflictException")
     service.described("UPLOAD_COMPLETE")
     response = service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))
@@ -523,12 +622,16 @@ def test_delete_of_attachment_in_use_fails_and_says_so(service: Service) -> None
 
 
 def test_delete_conflict_on_already_deleted_attachment_succeeds(service: Service) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.error(service.sms, "delete_registration_attachment", "ConflictException")
     service.described("DELETED")
     assert service.run(event("Delete", _props(), physical_id=ATTACHMENT_ID))["Status"] == "SUCCESS"
 
 
 def test_delete_ignores_properties_of_any_shape(service: Service) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.deleted()
     request = event("Delete", {"SomeFutureProperty": {"Nested": True}}, physical_id=ATTACHMENT_ID)
     assert service.run(request)["Status"] == "SUCCESS"
@@ -546,6 +649,8 @@ def test_crhelper_is_configured_for_speed_and_secrecy(service: Service) -> None:
 def test_one_structured_log_line_without_secrets(
     service: Service, caplog: pytest.LogCaptureFixture
 ) -> None:
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.deleted()
     request = event(
         "Delete",
@@ -605,8 +710,9 @@ def test_hand_written_mistakes_fail_before_any_call(
 
 
 def test_failed_wait_during_replacement_still_deletes_the_new_attachment(service: Service) -> None:
+    service.stack_is("UPDATE_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
-    service.tags_are({SOURCE_TAG_KEY: _fingerprint()})
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.readable(key=NEW_KEY)
     service.created("UPLOAD_IN_PROGRESS", attachment_id=NEW_ID, url=f"s3://{BUCKET}/{NEW_KEY}")
     service.error(service.sms, "describe_registration_attachments", "AccessDeniedException", 403)
@@ -621,6 +727,8 @@ def test_failed_wait_during_replacement_still_deletes_the_new_attachment(service
 
 
 def test_delete_waits_out_an_upload_in_progress(service: Service) -> None:
+    service.described("UPLOAD_IN_PROGRESS")
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
     service.error(service.sms, "delete_registration_attachment", "ConflictException")
     service.described("UPLOAD_IN_PROGRESS")
     service.deleted()
@@ -628,7 +736,7 @@ def test_delete_waits_out_an_upload_in_progress(service: Service) -> None:
     assert response["Status"] == "SUCCESS"
 
 
-@pytest.mark.parametrize("request_type", ["Update", "Delete"])
+@pytest.mark.parametrize("request_type", ["Create", "Update", "Delete"])
 def test_crhelper_timeout_answer_names_the_resource(
     service: Service, monkeypatch: pytest.MonkeyPatch, request_type: str
 ) -> None:
@@ -640,12 +748,100 @@ def test_crhelper_timeout_answer_names_the_resource(
         time.sleep(1.5)
         raise RuntimeError("too late")
 
+    monkeypatch.setattr(service.index, "check_source", slow)
     monkeypatch.setattr(service.index.attachments, "describe", slow)
     monkeypatch.setattr(service.index.attachments, "delete", slow)
-    extra = {"old_properties": _props()} if request_type == "Update" else {}
-    request = event(request_type, _props(), physical_id=ATTACHMENT_ID, **extra)
-    service.index.handler(request, LambdaContext(timeout_seconds=0.9))
+    extra: dict[str, Any] = {"old_properties": _props()} if request_type == "Update" else {}
+    if request_type != "Create":
+        extra["physical_id"] = ATTACHMENT_ID
+    service.index.handler(
+        event(request_type, _props(), **extra), LambdaContext(timeout_seconds=0.9)
+    )
     first = service.responses[0]
     assert first["Status"] == "FAILED"
     assert first["Reason"] == "Execution timed out"
-    assert first["PhysicalResourceId"] == ATTACHMENT_ID
+    if request_type == "Create":
+        # Nothing made yet: a placeholder that names the resource and that Delete skips.
+        assert first["PhysicalResourceId"].startswith(f"SmsStack_{LOGICAL_ID}_")
+    else:
+        assert first["PhysicalResourceId"] == ATTACHMENT_ID
+
+
+# CloudFormation no longer waiting -------------------------------------------------------------
+
+
+def test_create_that_cloudformation_cancelled_deletes_its_attachment(service: Service) -> None:
+    service.readable()
+    service.created("UPLOAD_COMPLETE")
+    service.resource_is("CREATE_FAILED", physical_id=CLOUDFORMATION_PLACEHOLDER)
+    service.deleted()
+    response = service.run(event("Create", _props()))
+    assert response["Status"] == "FAILED"
+    assert response["Reason"] == (
+        "CloudFormation no longer waits for this request (resource CREATE_FAILED); "
+        f"attachment {ATTACHMENT_ID} deleted"
+    )
+
+
+def test_redelivered_create_keeps_what_cloudformation_took(service: Service) -> None:
+    # The first delivery's answer was taken: CloudFormation records this very attachment.
+    service.readable()
+    service.created("UPLOAD_COMPLETE")
+    service.resource_is("CREATE_COMPLETE", physical_id=ATTACHMENT_ID)
+    response = service.run(event("Create", _props()))
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == ATTACHMENT_ID
+
+
+def _replacement(
+    service: Service, stack_at_start: str, stack_at_end: str, *, cleans_up: bool = False
+) -> dict[str, Any]:
+    service.stack_is(stack_at_start)
+    service.described("UPLOAD_COMPLETE")
+    service.tags_are({SOURCE_TAG_KEY: _source_tag()})
+    service.readable(key=NEW_KEY)
+    service.created("UPLOAD_COMPLETE", attachment_id=NEW_ID, url=f"s3://{BUCKET}/{NEW_KEY}")
+    service.resource_is("UPDATE_IN_PROGRESS", physical_id=ATTACHMENT_ID)
+    service.stack_is(stack_at_end)
+    if cleans_up:
+        service.deleted(NEW_ID)
+    return service.run(
+        event("Update", _props(key=NEW_KEY), old_properties=_props(), physical_id=ATTACHMENT_ID)
+    )
+
+
+def test_cancelled_replacement_deletes_the_new_attachment(service: Service) -> None:
+    # The resource shows UPDATE_IN_PROGRESS again during the rollback Update: only the stack's
+    # phase tells that this forward Update is no longer awaited.
+    response = _replacement(
+        service, "UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", cleans_up=True
+    )
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"] == ATTACHMENT_ID
+    assert response["Reason"].startswith("CloudFormation no longer waits for this request")
+    assert f"attachment {NEW_ID} deleted" in response["Reason"]
+
+
+def test_replacing_rollback_update_is_awaited(service: Service) -> None:
+    response = _replacement(service, "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS")
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_ID
+
+
+def test_unreadable_cloudformation_counts_as_awaited(service: Service) -> None:
+    service.readable()
+    service.created("UPLOAD_COMPLETE")
+    service.error(service.cfn, "describe_stack_resource", "AccessDenied", 403)
+    response = service.run(event("Create", _props()))
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == ATTACHMENT_ID
+
+
+def test_not_yet_visible_is_not_vanished(service: Service) -> None:
+    service.readable()
+    service.created("UPLOAD_IN_PROGRESS")
+    service.error(service.sms, "describe_registration_attachments", "ResourceNotFoundException")
+    service.described("UPLOAD_COMPLETE")
+    service.awaited()
+    response = service.run(event("Create", _props()))
+    assert response["Status"] == "SUCCESS", response["Reason"]

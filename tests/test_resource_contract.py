@@ -11,7 +11,10 @@ from cdk_sms_registration_handler.resource_contract import (
     SOURCE_TAG_KEY,
     AttachmentSpec,
     check_tags,
+    owner_mark,
     parse_properties,
+    read_source_tag,
+    source_tag_value,
 )
 
 URL = "s3://docs-bucket/loa/letter.pdf"
@@ -106,4 +109,19 @@ def test_fingerprint_follows_the_source_only() -> None:
     assert not base.same_source(AttachmentSpec(bucket="b", key="k.pdf", version_id="v1"))
     assert not base.same_source(AttachmentSpec(bucket="b2", key="k.pdf"))
     assert not base.same_source(AttachmentSpec(bucket="b", key="other.pdf"))
-    assert base.service_tags() == {SOURCE_TAG_KEY: base.source_fingerprint}
+    owner = owner_mark("arn:aws:cloudformation:eu-west-1:1:stack/S/1", "Letter")
+    assert base.service_tags(owner) == {SOURCE_TAG_KEY: f"{base.source_fingerprint}:{owner}"}
+
+
+def test_owner_mark_names_stack_and_resource_and_reads_back() -> None:
+    stack = "arn:aws:cloudformation:eu-west-1:123456789012:stack/S/0f9c"
+    owner = owner_mark(stack, "Letter")
+    assert len(owner) == 32
+    assert owner != owner_mark(stack, "Other")
+    assert owner != owner_mark(stack.replace("0f9c", "1a2b"), "Letter")
+    value = source_tag_value("f" * 64, owner)
+    assert len(value) <= 256
+    assert read_source_tag(value) == ("f" * 64, owner)
+    # Release 0.1 wrote the fingerprint alone.
+    assert read_source_tag("f" * 64) == ("f" * 64, None)
+    assert read_source_tag(None) == (None, None)

@@ -17,6 +17,7 @@ from cdk_sms_registration import (
     IRegistrationAttachment,
     RegistrationAttachment,
 )
+from cdk_sms_registration.provider import FIXED_POLICY_CHARS
 from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE, SOURCE_TAG_KEY
 
 from .cdk_apps import ENV, flat, new_app, policy_document, resources_of_type, statement, template_of
@@ -61,8 +62,22 @@ def test_one_attachment_makes_provider_and_resource(one: Template) -> None:
     one.resource_count_is("AWS::IAM::Role", 1)
     one.resource_count_is("AWS::IAM::Policy", 1)
     one.resource_count_is("AWS::Logs::LogGroup", 1)
+    one.resource_count_is("AWS::Lambda::EventInvokeConfig", 1)
     one.resource_count_is(RESOURCE_TYPE, 1)
-    assert _count(one) == 5
+    assert _count(one) == 6
+
+
+def test_no_invocation_outlives_service_timeout(one: Template) -> None:
+    """Lambda retries a crashed or timed-out invocation only while the event is young enough
+    for the retry to end before CloudFormation's ServiceTimeout."""
+    (config,) = resources_of_type(one, "AWS::Lambda::EventInvokeConfig").values()
+    (function,) = resources_of_type(one, "AWS::Lambda::Function").values()
+    (resource,) = resources_of_type(one, RESOURCE_TYPE).values()
+    max_age = config["Properties"]["MaximumEventAgeInSeconds"]
+    timeout = function["Properties"]["Timeout"]
+    service_timeout = int(resource["Properties"]["ServiceTimeout"])
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+    assert max_age + timeout < service_timeout
 
 
 def test_provider_function_settings(one: Template) -> None:
@@ -111,17 +126,36 @@ def test_iam_is_least_privilege(twenty: Template) -> None:
     assert create["Action"] == "sms-voice:CreateRegistrationAttachment"
     assert create["Resource"] == "*"
     assert create["Condition"] == {"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}}
-    manage = statement(twenty, "ManageAttachments")
-    assert sorted(manage["Action"]) == [
-        "sms-voice:DeleteRegistrationAttachment",
+    reads = statement(twenty, "ReadAttachments")
+    assert sorted(reads["Action"]) == [
         "sms-voice:DescribeRegistrationAttachments",
         "sms-voice:ListTagsForResource",
+    ]
+    assert "Condition" not in reads, "a gone attachment must still read as not found"
+    writes = statement(twenty, "ChangeOwnAttachments")
+    assert sorted(writes["Action"]) == [
+        "sms-voice:DeleteRegistrationAttachment",
         "sms-voice:TagResource",
         "sms-voice:UntagResource",
     ]
-    assert flat(manage["Resource"]).endswith(
-        ":sms-voice:eu-west-1:123456789012:registration-attachment/*"
-    )
+    assert writes["Condition"] == {"Null": {f"aws:ResourceTag/{SOURCE_TAG_KEY}": "false"}}
+    tag_on_create = statement(twenty, "TagOnCreate")
+    assert tag_on_create["Action"] == "sms-voice:TagResource"
+    assert tag_on_create["Condition"] == {"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}}
+    keep = statement(twenty, "KeepSourceTag")
+    assert (keep["Effect"], keep["Action"]) == ("Deny", "sms-voice:UntagResource")
+    assert keep["Condition"] == {"ForAnyValue:StringEquals": {"aws:TagKeys": [SOURCE_TAG_KEY]}}
+    for entry in (reads, writes, tag_on_create, keep):
+        assert flat(entry["Resource"]).endswith(
+            ":sms-voice:eu-west-1:123456789012:registration-attachment/*"
+        )
+    # CloudFormation: read-only, and only this stack.
+    ask = statement(twenty, "AskCloudFormation")
+    assert sorted(ask["Action"]) == [
+        "cloudformation:DescribeStackResource",
+        "cloudformation:DescribeStacks",
+    ]
+    assert ask["Resource"] == {"Ref": "AWS::StackId"}
     # Twenty PDF assets: one resource for all of them.
     assets = statement(twenty, "ReadDocumentAssets")
     assert assets["Action"] == "s3:GetObject"
@@ -143,7 +177,7 @@ def test_two_hundred_attachments_stay_within_iam_limits(outdir: Path) -> None:
     template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
     template.resource_count_is("AWS::Lambda::Function", 1)
     template.resource_count_is(RESOURCE_TYPE, 200)
-    assert len(json.dumps(policy_document(template))) < 2000
+    assert len(json.dumps(policy_document(template))) < FIXED_POLICY_CHARS
 
 
 def test_retain_sets_both_policies(outdir: Path) -> None:

@@ -27,11 +27,12 @@ from cdk_sms_registration_handler.document_rules import (
     check_max_size_setting,
 )
 
+from .provider import SERVICE_TIMEOUT_SECONDS as _SERVICE_TIMEOUT
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 
 #: How long CloudFormation waits for the provider's answer (the function's timeout is 15 min).
-SERVICE_TIMEOUT_SECONDS = "1200"
+SERVICE_TIMEOUT_SECONDS = str(_SERVICE_TIMEOUT)
 _ALLOWED_REMOVAL_POLICIES = (
     RemovalPolicy.DESTROY,
     RemovalPolicy.RETAIN,

@@ -6,6 +6,7 @@ what they read to its policy, in a form whose size stays bounded (see README, IA
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 import jsii
@@ -29,23 +30,40 @@ PROVIDER_ID = "SmsRegistrationAttachmentProvider"
 _PROVIDER_ATTRIBUTE = "_cdk_sms_registration_provider"
 
 #: Covers the longest path: throttled Create, a 300 s upload wait, a throttled cleanup Delete.
-HANDLER_TIMEOUT = Duration.minutes(15)
+HANDLER_TIMEOUT_SECONDS = 900
+HANDLER_TIMEOUT = Duration.seconds(HANDLER_TIMEOUT_SECONDS)
+#: How long CloudFormation waits for an answer (each resource's ServiceTimeout property).
+SERVICE_TIMEOUT_SECONDS = 1200
+#: Lambda retries an invocation that crashed or timed out, but only while the event is younger
+#: than this: the last possible invocation then ends before ServiceTimeout (age + timeout, and
+#: a minute for CloudFormation's own invoke), so no invocation runs after CloudFormation gave up.
+MAX_EVENT_AGE = Duration.seconds(SERVICE_TIMEOUT_SECONDS - HANDLER_TIMEOUT_SECONDS - 60)
+RETRY_ATTEMPTS = 2
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 #: IAM's limit for all inline policies of one role together, in characters.
 IAM_INLINE_POLICY_LIMIT = 10_240
-#: Generous room for everything but per-object grants (measured: about 1,300 characters).
-_FIXED_POLICY_CHARS = 2_000
+#: Generous room for everything but per-object grants (measured: about 2,050 characters).
+FIXED_POLICY_CHARS = 3_000
 #: Unresolved bucket names are estimated at S3's maximum length, keys at a long path.
 _TOKEN_BUCKET_CHARS = 63
 _TOKEN_KEY_CHARS = 200
 
-ATTACHMENT_ACTIONS = [
+#: Reads stay unconditioned, so that an attachment that is gone still reads as not found.
+READ_ACTIONS = [
     "sms-voice:DescribeRegistrationAttachments",
+    "sms-voice:ListTagsForResource",
+]
+#: Writes only on attachments that carry the handler's source tag.
+WRITE_ACTIONS = [
     "sms-voice:DeleteRegistrationAttachment",
     "sms-voice:TagResource",
     "sms-voice:UntagResource",
-    "sms-voice:ListTagsForResource",
+]
+#: Read-only questions to CloudFormation: is this request still awaited?
+CLOUDFORMATION_READ_ACTIONS = [
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackResource",
 ]
 
 
@@ -65,7 +83,18 @@ class RegistrationAttachmentProvider(Construct):
             setattr(stack, _PROVIDER_ATTRIBUTE, provider)
         return cast(RegistrationAttachmentProvider, provider)
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        readable_stacks: Sequence[str] | None = None,
+    ) -> None:
+        """Create the provider; ``readable_stacks``: stack ARNs it may describe (its own stack).
+
+        Use ``RegistrationAttachmentProvider.of(stack)``; ``SharedProviderStack`` passes every
+        stack of its account and region.
+        """
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.role = iam.Role(
@@ -81,6 +110,7 @@ class RegistrationAttachmentProvider(Construct):
         attachments_arn = stack.format_arn(
             service="sms-voice", resource="registration-attachment", resource_name="*"
         )
+        source_tagged = {"Null": {f"aws:ResourceTag/{SOURCE_TAG_KEY}": "false"}}
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -95,10 +125,33 @@ class RegistrationAttachmentProvider(Construct):
                 resources=["*"],
                 conditions={"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}},
             ),
+            # Tagging on create needs TagResource too; the request carries the source tag.
             iam.PolicyStatement(
-                sid="ManageAttachments",
-                actions=ATTACHMENT_ACTIONS,
+                sid="TagOnCreate",
+                actions=["sms-voice:TagResource"],
                 resources=[attachments_arn],
+                conditions={"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadAttachments", actions=READ_ACTIONS, resources=[attachments_arn]
+            ),
+            iam.PolicyStatement(
+                sid="ChangeOwnAttachments",
+                actions=WRITE_ACTIONS,
+                resources=[attachments_arn],
+                conditions=source_tagged,
+            ),
+            iam.PolicyStatement(
+                sid="KeepSourceTag",
+                effect=iam.Effect.DENY,
+                actions=["sms-voice:UntagResource"],
+                resources=[attachments_arn],
+                conditions={"ForAnyValue:StringEquals": {"aws:TagKeys": [SOURCE_TAG_KEY]}},
+            ),
+            iam.PolicyStatement(
+                sid="AskCloudFormation",
+                actions=CLOUDFORMATION_READ_ACTIONS,
+                resources=list(readable_stacks or [stack.stack_id]),
             ),
         )
         acknowledge_wildcard_resource(
@@ -126,6 +179,9 @@ class RegistrationAttachmentProvider(Construct):
             role=self.role,
             log_group=log_group,
             description="Custom::SmsRegistrationAttachment provider (cdk-sms-registration)",
+        )
+        self.function.configure_async_invoke(
+            max_event_age=MAX_EVENT_AGE, retry_attempts=RETRY_ATTEMPTS
         )
         # Only the policy: the role dependency is already implied by the Role GetAtt, and
         # CDK's redundant DependsOn on it draws cfn-lint's W3005.
@@ -192,7 +248,7 @@ class RegistrationAttachmentProvider(Construct):
     @property
     def estimated_policy_chars(self) -> int:
         """An upper estimate of the policy's size once CloudFormation resolves it."""
-        return _FIXED_POLICY_CHARS + self._object_grant_chars
+        return FIXED_POLICY_CHARS + self._object_grant_chars
 
     def _grant_key(self, key: kms.IKey | None) -> None:
         if key is not None:

@@ -14,6 +14,7 @@ from aws_cdk import CfnCondition, CfnOutput, CfnParameter, Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .nag import acknowledge_wildcard_resource
 from .provider import RegistrationAttachmentProvider
 
 #: The export holding the shared provider's ServiceToken (the Lambda function ARN).
@@ -60,7 +61,18 @@ class SharedProviderStack(Stack):
             default="",
             description="KMS key ARNs of SSE-KMS buckets, comma-separated (empty for none)",
         )
-        provider = RegistrationAttachmentProvider(self, "SmsRegistrationAttachmentProvider")
+        # Any template of the account may use this provider: it may describe any of its stacks
+        # (read-only), to tell whether CloudFormation still waits for a request.
+        every_stack = self.format_arn(service="cloudformation", resource="stack", resource_name="*")
+        provider = RegistrationAttachmentProvider(
+            self, "SmsRegistrationAttachmentProvider", readable_stacks=[every_stack]
+        )
+        acknowledge_wildcard_resource(
+            provider.policy,
+            every_stack,
+            "the shared provider serves templates of every stack in its account and region; it "
+            "only describes a request's own stack (read-only) to tell whether it is still awaited",
+        )
         provider.policy.add_statements(
             iam.PolicyStatement(
                 sid="ReadListedDocuments",

@@ -18,8 +18,9 @@ from .resource_contract import (
     ATTR_STATUS,
     SOURCE_TAG_KEY,
     AttachmentSpec,
+    read_source_tag,
 )
-from .retries import Deadline, call_with_retries
+from .retries import CALL_SECONDS, Deadline, call_with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ DELETED = "DELETED"
 FIRST_POLL_SECONDS = 0.25
 POLL_GROWTH = 1.5
 LONGEST_POLL_SECONDS = 5.0
+#: How long a new attachment may stay invisible to Describe and Delete (eventual consistency)
+#: before "not found" means it is gone.
+VISIBILITY_GRACE_SECONDS = 10.0
+#: What the service answers for an ID it does not know, and for one it could never have made.
+NOT_FOUND = "ResourceNotFoundException"
+NOT_AN_ID = "ValidationException"
 
 
 class UploadNotCompleted(Exception):
@@ -58,9 +65,11 @@ def client_token(stack_id: str, logical_id: str, request_id: str) -> str:
     return digest.hexdigest()  # 64 characters, the ClientToken maximum
 
 
-def create(sms: Any, spec: AttachmentSpec, token: str, deadline: Deadline) -> dict[str, Any]:
-    """CreateRegistrationAttachment for the spec's S3 object, tagged with its fingerprint."""
-    tags = [{"Key": key, "Value": value} for key, value in spec.service_tags().items()]
+def create(
+    sms: Any, spec: AttachmentSpec, token: str, owner: str, deadline: Deadline
+) -> dict[str, Any]:
+    """CreateRegistrationAttachment for the spec's S3 object, with the source tag on it."""
+    tags = [{"Key": key, "Value": value} for key, value in spec.service_tags(owner).items()]
     response: dict[str, Any] = call_with_retries(
         lambda: sms.create_registration_attachment(
             AttachmentUrl=spec.url, Tags=tags, ClientToken=token
@@ -72,7 +81,7 @@ def create(sms: Any, spec: AttachmentSpec, token: str, deadline: Deadline) -> di
 
 
 def describe(sms: Any, attachment_id: str, deadline: Deadline) -> dict[str, Any] | None:
-    """The attachment's description, or None when the service no longer knows it."""
+    """The attachment's description, or None when the service does not know the ID."""
     try:
         response = call_with_retries(
             lambda: sms.describe_registration_attachments(
@@ -82,7 +91,7 @@ def describe(sms: Any, attachment_id: str, deadline: Deadline) -> dict[str, Any]
             what="DescribeRegistrationAttachments",
         )
     except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
+        if error_code(error) in (NOT_FOUND, NOT_AN_ID):
             return None
         raise
     found: list[dict[str, Any]] = response.get("RegistrationAttachments", [])
@@ -98,6 +107,8 @@ def wait_until_uploaded(
     attachment_id = attachment["RegistrationAttachmentId"]
     wait = FIRST_POLL_SECONDS
     polls = 0
+    # Describe may not see a brand-new attachment yet: not yet visible is not vanished.
+    visible_by = time.monotonic() + VISIBILITY_GRACE_SECONDS
     while True:
         status = attachment.get("AttachmentStatus")
         if status == UPLOAD_COMPLETE:
@@ -106,7 +117,7 @@ def wait_until_uploaded(
         if status in (UPLOAD_FAILED, DELETED):
             reason = attachment.get("AttachmentUploadErrorReason") or "no reason given"
             raise UploadNotCompleted(f"upload failed on the service ({status}: {reason})")
-        if wait >= deadline.remaining():
+        if wait + CALL_SECONDS >= deadline.remaining():
             raise UploadNotCompleted(
                 f"upload still {status} after {polls} polls; gave up before the Lambda deadline"
             )
@@ -115,26 +126,39 @@ def wait_until_uploaded(
         polls += 1
         described = describe(sms, attachment_id, deadline)
         if described is None:
+            if time.monotonic() < visible_by:
+                continue
             raise UploadNotCompleted("attachment vanished while uploading")
         attachment = described
 
 
-def delete(sms: Any, attachment_id: str, deadline: Deadline) -> str:
-    """Delete the attachment; return what happened. Gone already counts as deleted."""
-    try:
-        response = call_with_retries(
-            lambda: sms.delete_registration_attachment(RegistrationAttachmentId=attachment_id),
-            deadline,
-            what="DeleteRegistrationAttachment",
-        )
-    except ClientError as error:
-        code = error_code(error)
-        if code == "ResourceNotFoundException":
-            return "already gone"
-        if code == "ConflictException":
-            return _delete_after_conflict(sms, attachment_id, deadline, error)
-        raise
-    return "deleted" if response.get("AttachmentStatus") == DELETED else "delete requested"
+def delete(sms: Any, attachment_id: str, deadline: Deadline, *, fresh: bool = False) -> str:
+    """Delete the attachment; return what happened. Gone already counts as deleted.
+
+    ``fresh``: the attachment was just created, so "not found" may only mean the service does
+    not see it yet; the delete is retried for ``VISIBILITY_GRACE_SECONDS`` before giving up.
+    """
+    visible_by = time.monotonic() + (VISIBILITY_GRACE_SECONDS if fresh else 0.0)
+    wait = FIRST_POLL_SECONDS
+    while True:
+        try:
+            response = call_with_retries(
+                lambda: sms.delete_registration_attachment(RegistrationAttachmentId=attachment_id),
+                deadline,
+                what="DeleteRegistrationAttachment",
+            )
+        except ClientError as error:
+            code = error_code(error)
+            if code == NOT_FOUND and time.monotonic() < visible_by:
+                time.sleep(wait)
+                wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)
+                continue
+            if code == NOT_FOUND:
+                return "already gone"
+            if code == "ConflictException":
+                return _delete_after_conflict(sms, attachment_id, deadline, error)
+            raise
+        return "deleted" if response.get("AttachmentStatus") == DELETED else "delete requested"
 
 
 def _delete_after_conflict(
@@ -147,7 +171,7 @@ def _delete_after_conflict(
         status = None if described is None else described.get("AttachmentStatus")
         if status in (None, DELETED):
             return "already gone"  # a conflict on a deleted attachment is no conflict
-        if status != UPLOAD_IN_PROGRESS or wait >= deadline.remaining():
+        if status != UPLOAD_IN_PROGRESS or wait + CALL_SECONDS >= deadline.remaining():
             raise AttachmentInUse(str(conflict)) from conflict
         time.sleep(wait)
         wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)
@@ -195,8 +219,20 @@ def reconcile_tags(
 
 
 def holds_source(current_tags: Mapping[str, str], spec: AttachmentSpec) -> bool:
-    """Whether the attachment's fingerprint tag says it holds the spec's document."""
-    return current_tags.get(SOURCE_TAG_KEY) == spec.source_fingerprint
+    """Whether the attachment's source tag says it holds the spec's document."""
+    fingerprint, _owner = read_source_tag(current_tags.get(SOURCE_TAG_KEY))
+    return fingerprint == spec.source_fingerprint
+
+
+def made_by(current_tags: Mapping[str, str], owner: str) -> bool:
+    """Whether the handler made the attachment for the resource with this owner mark.
+
+    Release 0.1 tags carry no owner mark: any attachment with the source tag counts.
+    """
+    if SOURCE_TAG_KEY not in current_tags:
+        return False
+    _fingerprint, marked_owner = read_source_tag(current_tags[SOURCE_TAG_KEY])
+    return marked_owner is None or marked_owner == owner
 
 
 def attributes(attachment: Mapping[str, Any]) -> dict[str, str]:

@@ -3,6 +3,11 @@
 crhelper answers CloudFormation (the ResponseURL PUT, FAILED on any exception, FAILED just
 before the Lambda deadline); the functions below do one request type each. Errors are raised
 with the key fact first because CloudFormation shows at most 256 characters of a reason.
+
+CloudFormation cancels requests, stops waiting after ServiceTimeout, sends physical IDs it made
+up, and delivers a request more than once. So: every answer names the resource (never an empty
+physical ID), a Create or replacement that CloudFormation no longer waits for removes what it
+made before answering, and a Delete deletes only an attachment this resource made.
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from . import attachments
+from . import attachments, request_state
 from .document_rules import AttachmentValidationError
 from .resource_contract import (
     ATTACHMENT_ID_PATTERN,
     SOURCE_TAG_KEY,
     AttachmentSpec,
+    owner_mark,
     parse_properties,
 )
-from .retries import Deadline
+from .retries import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, Deadline
 from .s3_source import check_source
 
 logger = logging.getLogger(__name__)
@@ -50,7 +56,9 @@ def _client(service: str) -> Any:
     # dropped connections up to the invocation's deadline, which botocore does not know. Short
     # timeouts keep a single hung call from running past it.
     config = Config(
-        retries={"mode": "standard", "max_attempts": 1}, connect_timeout=3, read_timeout=10
+        retries={"mode": "standard", "max_attempts": 1},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
     )
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
@@ -105,8 +113,11 @@ def _request(function: Any) -> Any:
 @_request
 def on_create(event: dict[str, Any], context: Any) -> str:
     """Create: check the object, create the attachment, wait for the upload."""
+    # crhelper's own answers (a failure, its timeout) carry this until an attachment exists: an
+    # empty physical ID would be rejected, and on_delete knows this one means "nothing made".
+    helper.PhysicalResourceId = helper.generate_physical_id(event)
     spec = parse_properties(event["ResourceProperties"])
-    return _create_attachment(event, spec, _deadline(context), replacing=None)
+    return _create_attachment(event, spec, _deadline(context), replacing=None, phase=None)
 
 
 @helper.update
@@ -118,18 +129,22 @@ def on_update(event: dict[str, Any], context: Any) -> str:
     helper.PhysicalResourceId = attachment_id
     spec = parse_properties(event["ResourceProperties"])
     deadline = _deadline(context)
+    # Read first: a rollback Update (sent while the stack is UPDATE_ROLLBACK_IN_PROGRESS) is
+    # told apart from a forward Update that CloudFormation cancelled by the phase it began in.
+    phase = request_state.stack_status(_client("cloudformation"), event["StackId"], deadline)
     sms = _client("pinpoint-sms-voice-v2")
     current = attachments.describe(sms, attachment_id, deadline)
     if current is None or current.get("AttachmentStatus") != attachments.UPLOAD_COMPLETE:
         # Gone or broken: a new physical ID makes CloudFormation delete the old one afterwards.
-        return _create_attachment(event, spec, deadline, replacing=attachment_id)
+        return _create_attachment(event, spec, deadline, replacing=attachment_id, phase=phase)
     tags = attachments.read_tags(sms, current["RegistrationAttachmentArn"], deadline)
     if not _holds_source(tags, spec, event.get("OldResourceProperties")):
         # Source changed: a new physical ID makes CloudFormation delete the old one in cleanup.
-        return _create_attachment(event, spec, deadline, replacing=attachment_id)
+        return _create_attachment(event, spec, deadline, replacing=attachment_id, phase=phase)
     # Same document (a tag change, or a rollback to what the attachment already holds).
+    owner = owner_mark(event["StackId"], event["LogicalResourceId"])
     changed, removed = attachments.reconcile_tags(
-        sms, current["RegistrationAttachmentArn"], tags, spec.service_tags(), deadline
+        sms, current["RegistrationAttachmentArn"], tags, spec.service_tags(owner), deadline
     )
     logger.info("tags of %s: set %s, removed %s", attachment_id, changed, removed)
     helper.Data.update(attachments.attributes(current))
@@ -139,17 +154,29 @@ def on_update(event: dict[str, Any], context: Any) -> str:
 @helper.delete
 @_request
 def on_delete(event: dict[str, Any], context: Any) -> str:
-    """Delete: remove the attachment; one that is already gone counts as deleted."""
+    """Delete: remove the attachment this resource made; gone already counts as deleted."""
     attachment_id: str = event["PhysicalResourceId"]
     # crhelper's own timeout answer uses this: it must name the resource, never be empty.
     helper.PhysicalResourceId = attachment_id
-    if not _is_attachment_id(attachment_id, event):
-        # crhelper invents a physical ID when Create fails: no attachment was ever made.
-        logger.info("%s is not an attachment ID; nothing to delete", attachment_id)
+    if not _could_be_attachment_id(attachment_id, event):
+        # A placeholder: crhelper's or ours after a failed Create, or one CloudFormation made up
+        # for a cancelled Create. No attachment was recorded under it.
+        logger.info("%s is a placeholder, not an attachment ID; nothing to delete", attachment_id)
         return attachment_id
+    deadline = _deadline(context)
     sms = _client("pinpoint-sms-voice-v2")
+    current = attachments.describe(sms, attachment_id, deadline)
+    if current is None or current.get("AttachmentStatus") == attachments.DELETED:
+        # Not found, or not an ID the service could have made (ValidationException).
+        logger.info("no attachment %s on the service; nothing to delete", attachment_id)
+        return attachment_id
+    tags = attachments.read_tags(sms, current["RegistrationAttachmentArn"], deadline)
+    if not attachments.made_by(tags, owner_mark(event["StackId"], event["LogicalResourceId"])):
+        # Never delete what another resource (or a person) made, whatever ID we were sent.
+        logger.warning("attachment %s was not made by this resource; left alone", attachment_id)
+        return attachment_id
     try:
-        outcome = attachments.delete(sms, attachment_id, _deadline(context))
+        outcome = attachments.delete(sms, attachment_id, deadline)
     except attachments.AttachmentInUse:
         raise RequestFailed(
             f"attachment {attachment_id} is in use (ConflictException), probably by a "
@@ -169,23 +196,40 @@ def _holds_source(tags: dict[str, str], spec: AttachmentSpec, old_properties: An
         return False
 
 
-def _is_attachment_id(physical_id: str, event: dict[str, Any]) -> bool:
+#: What CloudFormation makes up for a cancelled Create: ``<stack>-<logical ID...>-<random>``.
+_CLOUDFORMATION_PLACEHOLDER = re.compile(r"[A-Za-z0-9-]+-[A-Z0-9]{12,13}")
+
+
+def _could_be_attachment_id(physical_id: str, event: dict[str, Any]) -> bool:
     stack_name = event["StackId"].split("/")[1] if "/" in event["StackId"] else ""
-    invented = re.fullmatch(
+    crhelper_placeholder = re.fullmatch(
         re.escape(f"{stack_name}_{event['LogicalResourceId']}_") + "[A-Z0-9]{8}", physical_id
     )
-    return invented is None and ATTACHMENT_ID_PATTERN.fullmatch(physical_id) is not None
+    cloudformation_placeholder = physical_id.startswith(
+        f"{stack_name[:20]}-"
+    ) and _CLOUDFORMATION_PLACEHOLDER.fullmatch(physical_id)
+    return (
+        crhelper_placeholder is None
+        and not cloudformation_placeholder
+        and ATTACHMENT_ID_PATTERN.fullmatch(physical_id) is not None
+    )
 
 
 def _create_attachment(
-    event: dict[str, Any], spec: AttachmentSpec, deadline: Deadline, *, replacing: str | None
+    event: dict[str, Any],
+    spec: AttachmentSpec,
+    deadline: Deadline,
+    *,
+    replacing: str | None,
+    phase: str | None,
 ) -> str:
     check_source(_client("s3"), spec, deadline)
     sms = _client("pinpoint-sms-voice-v2")
     token = attachments.client_token(
         event["StackId"], event["LogicalResourceId"], event["RequestId"]
     )
-    created = attachments.create(sms, spec, token, deadline)
+    owner = owner_mark(event["StackId"], event["LogicalResourceId"])
+    created = attachments.create(sms, spec, token, owner, deadline)
     attachment_id: str = created["RegistrationAttachmentId"]
     if replacing is None:
         # Name the real attachment in any FAILED answer from here on (crhelper's timeout answer
@@ -203,16 +247,28 @@ def _create_attachment(
         raise RequestFailed(
             f"{problem}; attachment {attachment_id} {outcome}; source {spec.url}"
         ) from error
+    state = request_state.verdict(
+        _client("cloudformation"), event, attachment_id, deadline, phase_at_start=phase
+    )
+    if not state.awaited:
+        # Cancelled, or past ServiceTimeout: CloudFormation ignores this answer, and its rollback
+        # will neither record nor delete this attachment. Remove it now or it is orphaned.
+        outcome = _discard(attachment_id, deadline, left_for_rollback=False)
+        raise RequestFailed(
+            f"CloudFormation no longer waits for this request ({state.why}); "
+            f"attachment {attachment_id} {outcome}"
+        )
     helper.Data.update(attachments.attributes(uploaded))
     return attachment_id
 
 
 def _discard(attachment_id: str, deadline: Deadline, *, left_for_rollback: bool) -> str:
-    """Delete a half-made attachment; say what happened, for the FAILED reason."""
+    """Delete an attachment this request made; say what happened, for the FAILED reason."""
     try:
-        return attachments.delete(_client("pinpoint-sms-voice-v2"), attachment_id, deadline)
+        sms = _client("pinpoint-sms-voice-v2")
+        return attachments.delete(sms, attachment_id, deadline, fresh=True)
     except Exception as error:
         logger.error("could not delete half-made attachment %s: %s", attachment_id, error)
         if left_for_rollback:
             return "not deleted yet; the rollback Delete retries it"
-        return "could not be deleted: delete it by hand"
+        return f"could not be deleted: delete it by hand (tag {SOURCE_TAG_KEY})"

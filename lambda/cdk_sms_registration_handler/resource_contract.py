@@ -47,11 +47,15 @@ ATTR_ARN = "RegistrationAttachmentArn"
 ATTR_STATUS = "AttachmentStatus"
 ATTR_CREATED = "CreatedTimestamp"
 
-#: The handler tags every attachment with a fingerprint of its source so that an Update can
-#: tell whether the attachment it is given already holds the requested document (a rollback).
+#: The handler tags every attachment with ``<source fingerprint>:<owner mark>``: the fingerprint
+#: tells an Update whether the attachment already holds the requested document (a rollback), the
+#: owner mark (a digest of StackId and LogicalResourceId) which resource made it, and the tag's
+#: presence is what the handler's IAM policy requires before it deletes, tags or untags.
 SOURCE_TAG_KEY = "cdk-sms-registration:source"
+#: Separates the source fingerprint from the owner mark in the tag's value.
+OWNER_SEPARATOR = ":"
 
-#: The service allows 200 tags per attachment; one is the source fingerprint.
+#: The service allows 200 tags per attachment; one is the source tag.
 MAX_USER_TAGS = 199
 MAX_TAG_KEY_CHARS = 128
 MAX_TAG_VALUE_CHARS = 256
@@ -92,9 +96,32 @@ class AttachmentSpec:
         """Whether both specs name the same document, so no new attachment is needed."""
         return self.source_fingerprint == other.source_fingerprint
 
-    def service_tags(self) -> dict[str, str]:
-        """The tags the attachment carries on the service: the user's plus the fingerprint."""
-        return {**self.tags, SOURCE_TAG_KEY: self.source_fingerprint}
+    def service_tags(self, owner: str) -> dict[str, str]:
+        """The tags the attachment carries on the service: the user's plus the source tag."""
+        return {**self.tags, SOURCE_TAG_KEY: source_tag_value(self.source_fingerprint, owner)}
+
+
+def owner_mark(stack_id: str, logical_id: str) -> str:
+    r"""Which resource made an attachment: a digest of the stack's ID and the logical ID.
+
+    Operators find what a resource made by computing it: ``sha256("<StackId>\n<LogicalId>")``,
+    first 32 hex characters.
+    """
+    digest = hashlib.sha256(f"{stack_id}\n{logical_id}".encode())
+    return digest.hexdigest()[:32]
+
+
+def source_tag_value(fingerprint: str, owner: str) -> str:
+    """The source tag's value: ``<fingerprint>:<owner mark>`` (97 characters)."""
+    return f"{fingerprint}{OWNER_SEPARATOR}{owner}"
+
+
+def read_source_tag(value: str | None) -> tuple[str | None, str | None]:
+    """The (fingerprint, owner mark) of a source tag value; release 0.1 values have no owner."""
+    if value is None:
+        return None, None
+    fingerprint, _, owner = value.partition(OWNER_SEPARATOR)
+    return fingerprint, owner or None
 
 
 def parse_s3_url(url: object, property_name: str = ATTACHMENT_URL) -> tuple[str, str]:

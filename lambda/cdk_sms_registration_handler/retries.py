@@ -36,6 +36,11 @@ RETRYABLE_ERROR_CODES = frozenset(
 )
 FIRST_WAIT_SECONDS = 0.2
 LONGEST_WAIT_SECONDS = 2.0
+#: botocore's limits for one attempt of one call: connecting, then each read of the answer.
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 7
+#: The longest one attempt can take; no attempt starts with less time than this left.
+CALL_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
 
 
 class Deadline:
@@ -58,6 +63,10 @@ class RetriesExhausted(Exception):
     """A retryable error persisted until the deadline."""
 
 
+class OutOfTime(RetriesExhausted):
+    """Too little time is left for another call to finish before the deadline."""
+
+
 def is_retryable(error: Exception) -> bool:
     """Throttling, server errors and dropped connections are worth another try."""
     if isinstance(error, ClientError):
@@ -73,9 +82,18 @@ def call_with_retries(
     *,
     what: str,
 ) -> T:
-    """Run ``call``; on a retryable error wait (full jitter, capped) and try again."""
+    """Run ``call``; on a retryable error wait (full jitter, capped) and try again.
+
+    No attempt starts unless it can finish (``CALL_SECONDS``) before the deadline: a call still
+    running past it could outlive the answer to CloudFormation, or the Lambda invocation.
+    """
     attempt = 0
     while True:
+        if deadline.remaining() < CALL_SECONDS:
+            raise OutOfTime(
+                f"{what}: not started, {deadline.remaining():.1f} s left before the response "
+                f"reserve and a call may take {CALL_SECONDS} s"
+            )
         try:
             return call()
         except Exception as error:
@@ -83,7 +101,7 @@ def call_with_retries(
                 raise
             attempt += 1
             wait = random.uniform(0, min(LONGEST_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2**attempt))
-            if wait >= deadline.remaining():
+            if wait + CALL_SECONDS >= deadline.remaining():
                 raise RetriesExhausted(
                     f"{what} still failing after {attempt} attempts, out of time: {error}"
                 ) from error

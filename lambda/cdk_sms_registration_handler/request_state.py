@@ -1,0 +1,108 @@
+"""Whether CloudFormation still waits for the answer to a request.
+
+CloudFormation cancels the operations still in progress when a sibling resource fails, and
+stops waiting after ``ServiceTimeout``; from then on it ignores the answer. Its rollback sends a
+Delete with a physical ID it generated itself (after a cancelled Create) or an Update back to
+the old properties (after a cancelled Update), possibly while the cancelled invocation still
+runs. Whatever that invocation made would outlive the stack, so before it answers it asks
+CloudFormation (read-only, its own stack) whether the answer will still be taken.
+
+The resource's status alone is not enough: during a rollback Update it is UPDATE_IN_PROGRESS
+again, while the stack is UPDATE_ROLLBACK_IN_PROGRESS. A request is awaited when CloudFormation
+has not recorded a different outcome for the resource, the resource is still in progress for
+this request type, and the stack is still in the phase it was in when the request began.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .retries import Deadline, RetriesExhausted, call_with_retries
+
+logger = logging.getLogger(__name__)
+
+#: The resource status CloudFormation shows while it waits for a request of each type.
+IN_PROGRESS = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS"}
+#: Stack statuses in which CloudFormation sends Creates and forward Updates.
+FORWARD_PHASES = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """Whether the answer will be taken, and the statuses that say so (for the reason)."""
+
+    awaited: bool
+    why: str
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def stack_status(cloudformation: Any, stack_id: str, deadline: Deadline) -> str | None:
+    """The stack's status, or None when CloudFormation cannot be asked."""
+    try:
+        response = call_with_retries(
+            lambda: cloudformation.describe_stacks(StackName=stack_id),
+            deadline,
+            what="cloudformation:DescribeStacks",
+        )
+    except ClientError as error:
+        if _error_code(error) == "ValidationError":
+            return "DOES_NOT_EXIST"
+        logger.warning("cannot read the stack's status: %s", error)
+        return None
+    except (BotoCoreError, RetriesExhausted) as error:
+        logger.warning("cannot read the stack's status: %s", error)
+        return None
+    stacks: list[dict[str, Any]] = response.get("Stacks", [])
+    return str(stacks[0]["StackStatus"]) if stacks else "DOES_NOT_EXIST"
+
+
+def verdict(
+    cloudformation: Any,
+    event: dict[str, Any],
+    made_id: str,
+    deadline: Deadline,
+    *,
+    phase_at_start: str | None,
+) -> Verdict:
+    """Whether CloudFormation will take an answer naming ``made_id`` for this request.
+
+    When CloudFormation cannot be asked (no permission, unreachable, out of time), the answer
+    counts as awaited: deleting a resource CloudFormation may keep would be worse.
+    """
+    try:
+        response = call_with_retries(
+            lambda: cloudformation.describe_stack_resource(
+                StackName=event["StackId"], LogicalResourceId=event["LogicalResourceId"]
+            ),
+            deadline,
+            what="cloudformation:DescribeStackResource",
+        )
+    except ClientError as error:
+        if _error_code(error) == "ValidationError":
+            return Verdict(False, "the stack or resource no longer exists")
+        logger.warning("cannot ask CloudFormation about this request: %s", error)
+        return Verdict(True, f"CloudFormation could not be asked ({_error_code(error)})")
+    except (BotoCoreError, RetriesExhausted) as error:
+        logger.warning("cannot ask CloudFormation about this request: %s", error)
+        return Verdict(True, "CloudFormation could not be asked")
+    detail: dict[str, Any] = response["StackResourceDetail"]
+    resource_status = str(detail.get("ResourceStatus", ""))
+    if detail.get("PhysicalResourceId") == made_id:
+        # An earlier delivery of this request was answered and taken: the resource is this one.
+        return Verdict(True, f"CloudFormation holds {made_id} ({resource_status})")
+    expected = IN_PROGRESS.get(str(event["RequestType"]))
+    if resource_status != expected:
+        return Verdict(False, f"resource {resource_status}")
+    status = stack_status(cloudformation, event["StackId"], deadline)
+    if status is None:
+        return Verdict(True, "the stack's status could not be read")
+    in_phase = status == phase_at_start if phase_at_start else status in FORWARD_PHASES
+    why = f"resource {resource_status}, stack {status}"
+    return Verdict(in_phase, why)
