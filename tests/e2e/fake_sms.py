@@ -36,6 +36,8 @@ Public API of ``FakeSmsService``:
 - ``live_attachments()``, ``attachment(id_or_arn)`` (snapshots as dicts, see
   ``FakeSmsService.attachment``), ``reset()`` (clears state, faults, limits, counters and restores
   the constructor's settings).
+- ``registrations``: the registration operations, their state and review controls (also over
+  HTTP at ``/_control/registrations/<action>``); see ``fake_registrations``.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 import boto3
 import botocore.config
@@ -70,6 +72,9 @@ from botocore.model import (
     StructureShape,
 )
 
+if TYPE_CHECKING:
+    from .fake_registrations import FakeRegistrations
+
 SERVICE_NAME: Final = "pinpoint-sms-voice-v2"
 SIGNING_NAME = "sms-voice"
 TARGET_PREFIX = "PinpointSMSVoiceV2."
@@ -84,6 +89,27 @@ OPERATIONS = frozenset(
         "ListTagsForResource",
     }
 )
+# Served by FakeRegistrations (fake_registrations.py).
+REGISTRATION_OPERATIONS = frozenset(
+    {
+        "CreateRegistration",
+        "DescribeRegistrations",
+        "DeleteRegistration",
+        "DescribeRegistrationTypeDefinitions",
+        "DescribeRegistrationSectionDefinitions",
+        "DescribeRegistrationFieldDefinitions",
+        "PutRegistrationFieldValue",
+        "DeleteRegistrationFieldValue",
+        "DescribeRegistrationFieldValues",
+        "DescribeRegistrationVersions",
+        "CreateRegistrationVersion",
+        "SubmitRegistrationVersion",
+        "DiscardRegistrationVersion",
+        "CreateRegistrationAssociation",
+        "ListRegistrationAssociations",
+    }
+)
+OPERATIONS = OPERATIONS | REGISTRATION_OPERATIONS
 DEFAULT_ACCOUNT = "123456789012"
 ATTACHMENT_ID_PREFIX = "ra-"
 ATTACHMENT_ID_HEX_LENGTH = 32
@@ -453,6 +479,9 @@ class FakeSmsService:
         self._s3: Any = None  # boto3 S3 client (untyped without mypy-boto3-s3)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        from .fake_registrations import FakeRegistrations  # imports this module, so import late
+
+        self.registrations: FakeRegistrations = FakeRegistrations(self)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -529,6 +558,7 @@ class FakeSmsService:
             self.successes.clear()
             self.call_log.clear()
             self.violations.clear()
+            self.registrations.reset()
 
     def set_faults(
         self,
@@ -620,6 +650,8 @@ class FakeSmsService:
         self, method: str, path: str, headers: HeaderLookup, body: bytes
     ) -> tuple[int, JsonDict]:
         """Answer one raw HTTP request: returns (status, JSON body)."""
+        if path.startswith("/_control/"):
+            return self.registrations.control(method, path, body)
         target = headers.get("X-Amz-Target") or ""
         operation = target.removeprefix(TARGET_PREFIX) or "<no X-Amz-Target>"
         with self._lock:
@@ -725,7 +757,8 @@ class FakeSmsService:
 
     def _checked_output(self, operation: str, result: JsonDict) -> JsonDict:
         output_shape = self._operation_model(operation).output_shape
-        errors = validate_shape(output_shape, result) if output_shape is not None else []
+        modeled = self.registrations.modeled_view(operation, result)
+        errors = validate_shape(output_shape, modeled) if output_shape is not None else []
         if errors:
             for error in errors:
                 self._violation(operation, f"fake response {error}")
@@ -753,6 +786,8 @@ class FakeSmsService:
         return status, body
 
     def _dispatch(self, operation: str, request: JsonDict, region: str) -> JsonDict:
+        if self.registrations.handles(operation, request):
+            return self.registrations.dispatch(operation, request, region)
         handlers = {
             "CreateRegistrationAttachment": self._create,
             "DescribeRegistrationAttachments": self._describe,
@@ -978,6 +1013,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms ACK wait
     server: _Server
 
     def do_POST(self) -> None:
