@@ -28,6 +28,7 @@ from tests.e2e.cloudformation import (
     StackDeployment,
     make_lambda_venv,
 )
+from tests.e2e.fake_cloudformation import FakeCloudFormation
 from tests.e2e.fake_sms import FakeSmsService
 from tests.e2e.servers import MotoS3Server, ResponseReceiver
 
@@ -126,9 +127,11 @@ def measure(
     """Create/Update/Delete latency per upload time T, then quota throughput."""
     assembly = _assembly(workdir / "cdk.out", throughput_count)
     python = make_lambda_venv(workdir / "lambda-venv", _boto3_requirement())
-    with _endpoints(workdir) as (s3_server, sms, receiver):
+    with _endpoints(workdir) as (s3_server, sms, receiver), FakeCloudFormation() as cfn:
         runtime = LambdaRuntime(
-            python, {**sms.env(), **s3_server.env(), **receiver.env()}, workdir / "runs"
+            python,
+            {**sms.env(), **s3_server.env(), **receiver.env(), **cfn.env()},
+            workdir / "runs",
         )
         recorder = _S3Recorder(s3_server.url)
 
@@ -139,6 +142,7 @@ def measure(
                 receiver=receiver,
                 s3=s3_server.client(),
                 parallelism=parallelism,
+                cloudformation=cfn,
             )
 
         latency = {}

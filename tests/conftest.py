@@ -15,6 +15,8 @@ DATA = Path(__file__).resolve().parent / "data"
 SAMPLE_PDF = REPO / "examples" / "documents" / "sample-letter-of-authorization.pdf"
 SAMPLE_PNG = DATA / "pixel.png"
 SAMPLE_JPEG = DATA / "photo.jpg"
+#: A second version of the sample letter (other bytes, same kind of document).
+SAMPLE_PDF_V2 = DATA / "letter-v2.pdf"
 
 
 @pytest.fixture

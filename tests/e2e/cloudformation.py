@@ -16,6 +16,13 @@ endpoints:
   on Update is a replacement whose old ID is deleted in cleanup, a failed Update is rolled back
   with an Update carrying the old properties, a failed Create is rolled back with a Delete of
   the physical ID the FAILED response carried.
+- What CloudFormation does when things go wrong: when one request of a wave fails, the others
+  still running are cancelled (their answers are ignored; the rollback sends Delete with a
+  physical ID CloudFormation makes up, or the rollback Update for an Update, while the cancelled
+  invocation may still run); an empty physical ID in an answer is rejected and replaced by a
+  generated one; an invocation that crashed or timed out is delivered again, as Lambda's
+  asynchronous retries do (the function's EventInvokeConfig); CloudFormation stops waiting after
+  ServiceTimeout. Stack and resource statuses are served over HTTP by ``fake_cloudformation``.
 
 Everything a response or an invocation gets wrong (no response, a second response, a function
 error, a handler loaded from the wrong place) lands in ``StackDeployment.problems``.
@@ -26,22 +33,26 @@ from __future__ import annotations
 import base64
 import collections
 import dataclasses
+import datetime
 import itertools
 import json
 import os
+import random
 import re
+import string
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .fake_cloudformation import FakeCloudFormation
 from .servers import ResponseReceiver
 
 ACCOUNT = "123456789012"
@@ -60,6 +71,13 @@ KILL_GRACE_SECONDS = 15.0
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 NO_RESPONSE = "NO_RESPONSE"
+#: A request CloudFormation stopped waiting for because a sibling failed.
+CANCELLED = "CANCELLED"
+#: CloudFormation's default ServiceTimeout, when a resource does not set one.
+DEFAULT_SERVICE_TIMEOUT = 3600.0
+#: Lambda's defaults when a function has no EventInvokeConfig.
+DEFAULT_RETRY_ATTEMPTS = 2
+DEFAULT_MAX_EVENT_AGE = 6 * 3600
 
 
 class TemplateError(Exception):
@@ -497,11 +515,20 @@ def make_lambda_venv(directory: Path, boto3_requirement: str) -> Path:
 
 @dataclasses.dataclass
 class Sent:
-    """One request CloudFormation sent, the invocation that handled it, and the response."""
+    """One request CloudFormation sent, the invocations that handled it, and the response taken.
+
+    ``invocation`` is the last delivery (Lambda retries crashed or timed-out ones); a cancelled
+    request or one past ServiceTimeout has none yet (it runs on; see ``StackDeployment.late``).
+    """
 
     event: dict[str, Any]
-    invocation: Invocation
+    invocation: Invocation | None
     response: dict[str, Any] | None
+    deliveries: list[Invocation] = dataclasses.field(default_factory=list)
+    #: CANCELLED or NO_RESPONSE when CloudFormation stopped waiting before an answer came.
+    outcome: str | None = None
+    #: The physical ID CloudFormation recorded when the answer's was unusable (empty, absent).
+    generated_id: str | None = None
 
     @property
     def request_type(self) -> str:
@@ -513,11 +540,19 @@ class Sent:
 
     @property
     def status(self) -> str:
-        """SUCCESS, FAILED, or NO_RESPONSE (CloudFormation would wait for the ServiceTimeout)."""
-        return NO_RESPONSE if self.response is None else str(self.response.get("Status"))
+        """SUCCESS, FAILED, CANCELLED, or NO_RESPONSE (CloudFormation gave up waiting)."""
+        if self.outcome is not None:
+            return self.outcome
+        if self.response is None:
+            return NO_RESPONSE
+        if not self.response.get("PhysicalResourceId"):
+            return FAILED  # "Invalid PhysicalResourceId"
+        return str(self.response.get("Status"))
 
     @property
     def physical_id(self) -> str | None:
+        if self.generated_id is not None:
+            return self.generated_id
         return None if self.response is None else self.response.get("PhysicalResourceId")
 
     @property
@@ -531,10 +566,14 @@ class Sent:
 
 @dataclasses.dataclass
 class DeployResult:
-    """What one stack operation did: its final status and every request, in order."""
+    """What one stack operation did: its final status and every request, in order.
+
+    ``late``: answers that came after CloudFormation had stopped waiting (ignored by it).
+    """
 
     status: str
     requests: list[Sent]
+    late: list[Sent] = dataclasses.field(default_factory=list)
 
     def select(self, request_type: str | None = None, logical_id: str | None = None) -> list[Sent]:
         return [
@@ -585,6 +624,9 @@ class StackDeployment:
         parallelism: int = 4,
         providers: Sequence[StackDeployment] = (),
         function_timeout: float | None = None,
+        cloudformation: FakeCloudFormation | None = None,
+        service_timeout: float | None = None,
+        retry_delay: float = 0.2,
     ) -> None:
         self.stack = stack
         self.runtime = runtime
@@ -612,6 +654,62 @@ class StackDeployment:
         self._functions: dict[str, LambdaFunction] = {}
         self._suffix = uuid.uuid4().hex[:8]
         self._provisioned_for: StackArtifact | None = None
+        #: Overrides every resource's ServiceTimeout (seconds), to play it in a test.
+        self.service_timeout = service_timeout
+        #: Lambda waits a minute or two before a retry; the harness waits this long.
+        self.retry_delay = retry_delay
+        self.created = datetime.datetime.now(datetime.timezone.utc)
+        self.stack_status = "REVIEW_IN_PROGRESS"
+        self._resource_state: dict[str, dict[str, Any]] = {}
+        #: Requests CloudFormation no longer waits for, still running; joined by ``settle()``.
+        self._running: list[tuple[dict[str, Any], Future[list[Invocation]]]] = []
+        #: Answers that came after CloudFormation stopped waiting (ignored by it).
+        self.late: list[Sent] = []
+        #: Lambda runs at most ``parallelism`` invocations of this stack at once.
+        self._deliveries = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="lambda")
+        self._first_delivery: dict[str, float] = {}
+        #: Ends the first delivery of every request the stack operations send when it turns
+        #: true (a crash or timeout of the sandbox); Lambda then delivers the event again.
+        self.kill_first_delivery_when: Callable[[], bool] | None = None
+        if cloudformation is not None:
+            cloudformation.register(self)
+
+    # ----------------------------------------------------------------- what CloudFormation shows
+
+    def current_stack_status(self) -> str:
+        """The stack's status, as DescribeStacks shows it."""
+        with self._lock:
+            return self.stack_status
+
+    def resource_detail(self, logical_id: str) -> dict[str, Any] | None:
+        """The resource as DescribeStackResource shows it, or None before its first request."""
+        with self._lock:
+            state = self._resource_state.get(logical_id)
+            return dict(state) if state is not None else None
+
+    def _set_stack_status(self, status: str) -> None:
+        with self._lock:
+            self.stack_status = status
+
+    def _set_resource(
+        self, logical_id: str, status: str, physical_id: str | None = None, *, keep_id: bool = True
+    ) -> None:
+        resource_type = self.stack.resources.get(logical_id, {}).get("Type", "Custom::Unknown")
+        with self._lock:
+            state = self._resource_state.setdefault(
+                logical_id, {"LogicalResourceId": logical_id, "ResourceType": resource_type}
+            )
+            state["ResourceStatus"] = status
+            state["LastUpdatedTimestamp"] = datetime.datetime.now(datetime.timezone.utc)
+            if physical_id is not None or not keep_id:
+                state["PhysicalResourceId"] = physical_id
+            if state.get("PhysicalResourceId") is None:
+                state.pop("PhysicalResourceId", None)
+
+    def generated_physical_id(self, logical_id: str) -> str:
+        """A physical ID the way CloudFormation makes one up: stack, logical ID, random."""
+        suffix = "".join(random.choices(string.ascii_uppercase + string.digits, k=13))
+        return f"{self.stack_name}-{logical_id[:40]}-{suffix}"
 
     # ----------------------------------------------------------------- names and state
 
@@ -801,16 +899,94 @@ class StackDeployment:
             )
         return event
 
-    def send(self, event: dict[str, Any], *, kill_when: Callable[[], bool] | None = None) -> Sent:
-        """Invoke the function behind the event's ServiceToken once and collect its response."""
-        function = self._functions.get(event["ServiceToken"])
+    def _function_for(self, service_token: str) -> LambdaFunction:
+        function = self._functions.get(service_token)
         for provider in self.providers:
             provider.provision()
-            function = function or provider._functions.get(event["ServiceToken"])
+            function = function or provider._functions.get(service_token)
         if function is None:
-            raise TemplateError(f"ServiceToken {event['ServiceToken']} is no function of the stack")
+            raise TemplateError(f"ServiceToken {service_token} is no function of the stack")
+        return function
+
+    def _retry_settings(self, function: LambdaFunction) -> tuple[int, float]:
+        """(retry attempts, maximum event age) of the function's EventInvokeConfig."""
+        for stack in [self, *self.providers]:
+            for config in stack.stack.resources_of_type("AWS::Lambda::EventInvokeConfig").values():
+                properties = config["Properties"]
+                if references(properties.get("FunctionName")) == {function.logical_id}:
+                    return (
+                        int(properties.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS)),
+                        float(properties.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE)),
+                    )
+        return DEFAULT_RETRY_ATTEMPTS, DEFAULT_MAX_EVENT_AGE
+
+    def _service_timeout(self, event: Mapping[str, Any]) -> float:
+        if self.service_timeout is not None:
+            return self.service_timeout
+        return float(event["ResourceProperties"].get("ServiceTimeout", DEFAULT_SERVICE_TIMEOUT))
+
+    def _requested(self, event: Mapping[str, Any]) -> None:
+        """CloudFormation marks the resource in progress when it sends a request."""
+        if self.receiver.responses_for(event["ResponseURL"]):
+            return  # a redelivery of a request already answered
+        if self.current_stack_status() == "REVIEW_IN_PROGRESS":
+            self._set_stack_status("CREATE_IN_PROGRESS")
+        self._set_resource(
+            event["LogicalResourceId"], f"{event['RequestType'].upper()}_IN_PROGRESS"
+        )
+
+    def _taken(self, sent: Sent) -> None:
+        """CloudFormation takes an answer: the resource's status and physical ID follow it."""
+        kind = sent.request_type.upper()
+        if sent.status == SUCCESS:
+            self._set_resource(sent.logical_id, f"{kind}_COMPLETE", sent.physical_id)
+        else:
+            if sent.request_type == "Create" and not sent.physical_id:
+                sent.generated_id = self.generated_physical_id(sent.logical_id)
+            failed = f"{kind}_FAILED"
+            self._set_resource(
+                sent.logical_id, failed, sent.physical_id if kind == "CREATE" else None
+            )
+
+    def deliver(
+        self, event: dict[str, Any], *, kill_first_when: Callable[[], bool] | None = None
+    ) -> list[Invocation]:
+        """Lambda's asynchronous invocation: crashed or timed-out runs are delivered again.
+
+        Retries follow the function's EventInvokeConfig (attempts, maximum event age).
+        """
+        function = self._function_for(event["ServiceToken"])
+        retries, max_age = self._retry_settings(function)
+        started = time.monotonic()
+        with self._lock:
+            self._first_delivery.setdefault(event["ResponseURL"], started)
+        invocations: list[Invocation] = []
+        while True:
+            invocation = self.runtime.invoke(
+                function,
+                event,
+                timeout_seconds=self.function_timeout,
+                kill_when=None if invocations else kill_first_when,
+            )
+            invocations.append(invocation)
+            crashed = (
+                invocation.killed
+                or invocation.hung
+                or invocation.timed_out
+                or invocation.exit_code != 0
+            )
+            if not crashed or len(invocations) > retries:
+                return invocations
+            time.sleep(self.retry_delay)
+            if time.monotonic() - started > max_age:
+                return invocations
+
+    def send(self, event: dict[str, Any], *, kill_when: Callable[[], bool] | None = None) -> Sent:
+        """Invoke the function behind the event's ServiceToken once and collect its response."""
+        function = self._function_for(event["ServiceToken"])
         url = event["ResponseURL"]
         answered_before = len(self.receiver.responses_for(url))  # a redelivered event
+        self._requested(event)
         invocation = self.runtime.invoke(
             function, event, timeout_seconds=self.function_timeout, kill_when=kill_when
         )
@@ -823,19 +999,24 @@ class StackDeployment:
                 response = responses[-1]
             except TimeoutError:
                 pass
-        sent = Sent(event=event, invocation=invocation, response=response)
-        self._check(sent)
+        sent = Sent(event=event, invocation=invocation, response=response, deliveries=[invocation])
+        if response is not None and answered_before == 0:
+            self._taken(sent)
+        self._check(sent.event, invocation, answered=response is not None)
         with self._lock:
             self.history.append(sent)
         return sent
 
-    def _check(self, sent: Sent) -> None:
+    def _check(self, event: Mapping[str, Any], invocation: Invocation, *, answered: bool) -> None:
         """Record what CloudFormation or Lambda would suffer from."""
-        invocation, what = sent.invocation, f"{sent.request_type} {sent.logical_id}"
+        what = f"{event['RequestType']} {event['LogicalResourceId']}"
+        sent = Sent(event=dict(event), invocation=invocation, response=None)
+        if answered:
+            sent.response = self.receiver.wait_for(event["ResponseURL"], timeout=0)[-1]
         found: list[str] = []
         if invocation.killed:
             pass  # the test killed it on purpose
-        elif sent.response is None:
+        elif not answered:
             found.append(f"{what}: no response (CloudFormation would wait for the timeout)")
         if invocation.hung:
             found.append(f"{what}: still running {KILL_GRACE_SECONDS} s after its Timeout")
@@ -868,8 +1049,12 @@ class StackDeployment:
 
     def verify(self) -> list[str]:
         """Every problem seen, plus any ResponseURL answered more often than it was invoked."""
+        self.settle()
         completed = collections.Counter(
-            sent.event["ResponseURL"] for sent in self.history if not sent.invocation.killed
+            sent.event["ResponseURL"]
+            for sent in [*self.history, *self.late]
+            for invocation in sent.deliveries
+            if not invocation.killed
         )
         extra = [
             f"{url}: {len(self.receiver.responses_for(url))} responses to {count} invocations"
@@ -879,12 +1064,104 @@ class StackDeployment:
         return self.problems + extra
 
     def _send_all(self, events: Iterable[dict[str, Any]]) -> list[Sent]:
-        """Send independent requests at once, up to ``parallelism``, as CloudFormation does."""
-        batch = list(events)
-        if not batch:
-            return []
-        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(batch))) as pool:
-            return list(pool.map(self.send, batch))
+        """Send independent requests at once and wait for every answer (no cancellation)."""
+        answered, cancelled = self._run_wave(list(events), cancel_on_failure=False)
+        assert not cancelled
+        return answered
+
+    def _launch(self, event: dict[str, Any]) -> tuple[dict[str, Any], Future[list[Invocation]]]:
+        self._requested(event)
+        kill = self.kill_first_delivery_when
+        return event, self._deliveries.submit(self.deliver, event, kill_first_when=kill)
+
+    def _run_wave(
+        self, events: list[dict[str, Any]], *, cancel_on_failure: bool = True
+    ) -> tuple[list[Sent], list[Sent]]:
+        """Send requests at once, as CloudFormation does, and take their answers.
+
+        Returns (answered, cancelled). A request is answered by its first response, or fails
+        with NO_RESPONSE at its ServiceTimeout. With ``cancel_on_failure``, the first failure
+        cancels every request still waiting: CloudFormation ignores their answers from then on,
+        while their invocations run on (``settle()`` collects them).
+        """
+        pending = list(map(self._launch, events))
+        answered: list[Sent] = []
+        while pending:
+            still: list[tuple[dict[str, Any], Future[list[Invocation]]]] = []
+            for event, future in pending:
+                sent = self._answer(event, future)
+                if sent is None:
+                    still.append((event, future))
+                    continue
+                self._taken(sent)
+                with self._lock:
+                    self.history.append(sent)
+                answered.append(sent)
+            pending = still
+            if cancel_on_failure and any(item.status != SUCCESS for item in answered):
+                break
+            if pending:
+                time.sleep(0.02)
+        cancelled = []
+        for event, future in pending:
+            future.cancel()  # not started yet: CloudFormation never sends it
+            self._set_resource(event["LogicalResourceId"], f"{event['RequestType'].upper()}_FAILED")
+            sent = Sent(event=event, invocation=None, response=None, outcome=CANCELLED)
+            if event["RequestType"] == "Create":
+                sent.generated_id = self.generated_physical_id(event["LogicalResourceId"])
+                self._set_resource(event["LogicalResourceId"], "CREATE_FAILED", sent.generated_id)
+            with self._lock:
+                self._running.append((event, future))
+            cancelled.append(sent)
+        return answered, cancelled
+
+    def _answer(self, event: dict[str, Any], future: Future[list[Invocation]]) -> Sent | None:
+        """The answer CloudFormation takes for a request, or None while it still waits."""
+        url = event["ResponseURL"]
+        with self._lock:
+            started = self._first_delivery.get(url, time.monotonic())
+        if self.receiver.responses_for(url):
+            response = self.receiver.wait_for(url, timeout=0)[0]
+            invocations = future.result()  # the handler returns right after it answers
+            for invocation in invocations:
+                self._check(event, invocation, answered=True)
+            return Sent(event, invocations[-1], response, deliveries=invocations)
+        if time.monotonic() - started > self._service_timeout(event):
+            # CloudFormation gives up; whatever still runs answers into the void.
+            with self._lock:
+                self._running.append((event, future))
+            sent = Sent(event=event, invocation=None, response=None, outcome=NO_RESPONSE)
+            return sent
+        if future.done():
+            invocations = future.result()
+            try:
+                response = self.receiver.wait_for(url, timeout=RESPONSE_WAIT_SECONDS)[0]
+            except TimeoutError:
+                response = None
+            for invocation in invocations:
+                self._check(event, invocation, answered=response is not None)
+            return Sent(event, invocations[-1], response, deliveries=invocations)
+        return None
+
+    def settle(self) -> list[Sent]:
+        """Wait for the invocations CloudFormation stopped waiting for; record their answers."""
+        with self._lock:
+            running, self._running = self._running, []
+        settled = []
+        for event, future in running:
+            if future.cancelled():
+                continue
+            invocations = future.result()
+            responses = self.receiver.responses_for(event["ResponseURL"])
+            response = (
+                self.receiver.wait_for(event["ResponseURL"], timeout=0)[-1] if responses else None
+            )
+            for invocation in invocations:
+                self._check(event, invocation, answered=response is not None)
+            settled.append(Sent(event, invocations[-1], response, deliveries=invocations))
+        with self._lock:
+            self.late.extend(settled)
+        return settled
 
     def _waves(self, logical_ids: Iterable[str]) -> list[list[str]]:
         """Custom resources grouped so that each group depends only on earlier groups."""
@@ -914,26 +1191,49 @@ class StackDeployment:
     # ----------------------------------------------------------------- stack operations
 
     def create_all(self) -> DeployResult:
-        """Stack create: every custom resource in dependency order; on a failure, roll back."""
+        """Stack create: every custom resource in dependency order; on a failure, roll back.
+
+        The first failure in a wave cancels the requests of that wave still running.
+        """
         self.provision()
+        self._set_stack_status("CREATE_IN_PROGRESS")
         sent: list[Sent] = []
         for wave in self._waves(self.stack.custom_resources()):
-            answered = self._send_all(self.event("Create", lid) for lid in wave)
-            sent += answered
+            answered, cancelled = self._run_wave([self.event("Create", lid) for lid in wave])
+            sent += answered + cancelled
             for item in answered:
-                if item.status == SUCCESS and item.physical_id:
+                if item.status == SUCCESS:
                     self._record(item)
-            if any(item.status != SUCCESS for item in answered):
+            if cancelled or any(item.status != SUCCESS for item in answered):
+                self._set_stack_status("ROLLBACK_IN_PROGRESS")
                 rollback = self._roll_back_create(sent)
-                return DeployResult(_outcome("ROLLBACK", rollback), sent + rollback)
+                status = _outcome("ROLLBACK", rollback)
+                self._set_stack_status(status)
+                return DeployResult(status, sent + rollback, late=self.settle())
+        self._set_stack_status("CREATE_COMPLETE")
         return DeployResult("CREATE_COMPLETE", sent)
 
     def _roll_back_create(self, attempted: list[Sent]) -> list[Sent]:
-        """Delete everything the create answered for, failed ones by the ID they answered."""
-        made = {item.logical_id: _made(item) for item in attempted if item.physical_id}
+        """Delete everything the create started, failed and cancelled ones by the ID on record.
+
+        That is the ID a FAILED answer carried, or one CloudFormation made up (a cancelled
+        request, one past ServiceTimeout, an answer without a usable ID).
+        """
+        made = {}
+        for item in attempted:
+            if not item.physical_id:
+                item.generated_id = self.generated_physical_id(item.logical_id)
+            made[item.logical_id] = _made(item)
+        sent = self._delete_in_order(made)
+        return sent
+
+    def _delete_in_order(self, targets: Mapping[str, _Resource]) -> list[Sent]:
+        """Delete resources in reverse dependency order; every wave runs to its end."""
         sent: list[Sent] = []
-        for wave in reversed(self._waves(made)):
-            answered = self._send_all(self._delete_event(lid, made[lid]) for lid in wave)
+        for wave in reversed(self._waves(targets)):
+            for lid in wave:
+                self._set_resource(lid, "DELETE_IN_PROGRESS", targets[lid].physical_id)
+            answered = self._send_all(self._delete_event(lid, targets[lid]) for lid in wave)
             for item in answered:
                 if item.status == SUCCESS:
                     self.resources.pop(item.logical_id, None)
@@ -980,22 +1280,29 @@ class StackDeployment:
         fail: bool = False,
     ) -> DeployResult:
         before = dict(self.resources)
-        sent = self._send_all(
+        self._set_stack_status("UPDATE_IN_PROGRESS")
+        answered, cancelled = self._run_wave(
             [self.event("Update", lid, properties=props) for lid, props in changed.items()]
             + [self.event("Create", lid) for lid in added]
         )
-        if fail or any(item.status != SUCCESS or not item.physical_id for item in sent):
+        sent = answered + cancelled
+        if fail or cancelled or any(item.status != SUCCESS for item in answered):
+            self._set_stack_status("UPDATE_ROLLBACK_IN_PROGRESS")
             rollback = self._roll_back_update(sent, before)
-            return DeployResult(_outcome("UPDATE_ROLLBACK", rollback), sent + rollback)
+            status = _outcome("UPDATE_ROLLBACK", rollback)
+            self._set_stack_status(status)
+            return DeployResult(status, sent + rollback, late=self.settle())
         for item in sent:
             self._record(item)
         # Cleanup: a new physical ID was a replacement, so the old resource goes now.
+        self._set_stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         replaced = [
             lid for lid in changed if self.resources[lid].physical_id != before[lid].physical_id
         ]
         for lid in removed:
             del self.resources[lid]
         cleanup = self._send_all(self._delete_event(lid, before[lid]) for lid in replaced + removed)
+        self._set_stack_status("UPDATE_COMPLETE")
         return DeployResult("UPDATE_COMPLETE", sent + cleanup)
 
     def _roll_back_update(
@@ -1004,7 +1311,8 @@ class StackDeployment:
         """Back to ``before``: what the update made is deleted, what it changed is updated back.
 
         A replacement or a new resource is discarded (the old resource was never touched);
-        an in-place update, or a failed one, gets an Update with old and new swapped.
+        an in-place update, a failed one or a cancelled one gets an Update with old and new
+        swapped, on the old physical ID (a cancelled invocation may still be running).
         """
         events = []
         for item in attempted:
@@ -1013,9 +1321,12 @@ class StackDeployment:
                 old, "physical_id", None
             )
             if old is None or made_new:
-                if item.physical_id:
-                    events.append(self._delete_event(item.logical_id, _made(item)))
+                if not item.physical_id:
+                    item.generated_id = self.generated_physical_id(item.logical_id)
+                self._set_resource(item.logical_id, "DELETE_IN_PROGRESS", item.physical_id)
+                events.append(self._delete_event(item.logical_id, _made(item)))
             else:
+                self._set_resource(item.logical_id, "UPDATE_IN_PROGRESS", old.physical_id)
                 events.append(
                     self.event(
                         "Update",
@@ -1027,6 +1338,7 @@ class StackDeployment:
                 )
         self.resources = dict(before)
         sent = self._send_all(events)
+        self._set_stack_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         cleanup = []
         for item in sent:
             old = before.get(item.logical_id)
@@ -1039,18 +1351,15 @@ class StackDeployment:
     def delete_all(self) -> DeployResult:
         """Stack delete: every custom resource, in reverse dependency order."""
         self.provision()
+        self._set_stack_status("DELETE_IN_PROGRESS")
         for lid in list(self.resources):
             # CloudFormation does not call the provider for a retained resource.
             if self.stack.resources.get(lid, {}).get("DeletionPolicy") == "Retain":
                 self.retained[lid] = self.resources.pop(lid).physical_id
-        sent: list[Sent] = []
-        for wave in reversed(self._waves(self.resources)):
-            answered = self._send_all(self._delete_event(lid, self.resources[lid]) for lid in wave)
-            for item in answered:
-                if item.status == SUCCESS:
-                    del self.resources[item.logical_id]
-            sent += answered
-        return DeployResult("DELETE_FAILED" if self.resources else "DELETE_COMPLETE", sent)
+        sent = self._delete_in_order(dict(self.resources))
+        status = "DELETE_FAILED" if self.resources else "DELETE_COMPLETE"
+        self._set_stack_status(status)
+        return DeployResult(status, sent)
 
     def record(self, sent: Sent) -> None:
         """Take the SUCCESS answer to a raw ``send()`` as CloudFormation would: it now exists."""

@@ -6,6 +6,8 @@ Fixtures:
   checked after it (``violations`` must be empty). ``sms_service_session`` is the raw one.
 - ``response_receiver``: ``ResponseReceiver`` (HTTPS); reset before each test, ``problems``
   must be empty after it. ``response_receiver_session`` is the raw one.
+- ``fake_cloudformation``: ``FakeCloudFormation`` (DescribeStacks, DescribeStackResource for the
+  stacks being played); reset before each test, ``violations`` must be empty after it.
 - ``s3_client`` / ``sms_client``: real boto3 clients for the servers (region us-east-1).
 - ``e2e_assembly`` / ``example_assembly``: ``CloudAssembly`` of tests/e2e/stacks.py (in-process
   synth) and of app.py (the real ``cdk synth``), session-scoped.
@@ -31,6 +33,7 @@ from .cloudformation import (
     StackDeployment,
     make_lambda_venv,
 )
+from .fake_cloudformation import FakeCloudFormation
 from .fake_sms import FakeSmsService
 from .servers import MotoS3Server, ResponseReceiver
 
@@ -76,6 +79,25 @@ def response_receiver(
     problems = list(response_receiver_session.problems)
     response_receiver_session.reset()
     assert problems == [], "custom-resource responses broke CloudFormation's rules"
+
+
+@pytest.fixture(scope="session")
+def fake_cloudformation_session() -> Iterator[FakeCloudFormation]:
+    """CloudFormation's read API for the played stacks, for the whole session."""
+    with FakeCloudFormation() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_cloudformation(
+    fake_cloudformation_session: FakeCloudFormation,
+) -> Iterator[FakeCloudFormation]:
+    """The fake CloudFormation endpoint, reset before the test; fails it on model violations."""
+    fake_cloudformation_session.reset()
+    yield fake_cloudformation_session
+    violations = fake_cloudformation_session.take_violations()
+    fake_cloudformation_session.reset()
+    assert violations == [], "requests or responses broke the cloudformation model"
 
 
 @pytest.fixture
@@ -175,6 +197,7 @@ def lambda_runtime(
     s3_server: MotoS3Server,
     sms_service_session: FakeSmsService,
     response_receiver_session: ResponseReceiver,
+    fake_cloudformation_session: FakeCloudFormation,
 ) -> LambdaRuntime:
     """Runs handler invocations in the boto3-only virtualenv against the local endpoints."""
     return LambdaRuntime(
@@ -183,6 +206,7 @@ def lambda_runtime(
             **s3_server.env(),
             **sms_service_session.env(),
             **response_receiver_session.env(),
+            **fake_cloudformation_session.env(),
         },
         tmp_path_factory.mktemp("lambda"),
     )
@@ -198,6 +222,7 @@ def deploy(
     response_receiver: ResponseReceiver,
     sms_service: FakeSmsService,
     s3_server: MotoS3Server,
+    fake_cloudformation: FakeCloudFormation,
 ) -> Iterator[Deploy]:
     """Make ``StackDeployment``s of e2e stacks (a name) or any ``StackArtifact``.
 
@@ -213,6 +238,7 @@ def deploy(
             runtime=lambda_runtime,
             receiver=response_receiver,
             s3=s3_server.client(),
+            cloudformation=fake_cloudformation,
             **options,
         )
         made.append(deployment)

@@ -117,6 +117,8 @@ ATTACHMENT_ID_RE = re.compile(rf"{ATTACHMENT_ID_PREFIX}[0-9a-f]{{{ATTACHMENT_ID_
 ATTACHMENT_RESOURCE_TYPE = "registration-attachment"
 DEFAULT_MAX_SIZE_BYTES = 5 * 1024 * 1024
 DEFAULT_UPLOAD_SECONDS = 0.2
+#: How long a new attachment stays invisible to Describe, Delete and the tag operations.
+DEFAULT_VISIBILITY_SECONDS = 0.2
 DEFAULT_PAGE_SIZE = 10
 MAX_TAGS_PER_RESOURCE = 200
 RESERVED_TAG_PREFIX = "aws:"
@@ -324,6 +326,10 @@ class Faults:
     latency_seconds: float = 0.0
     fail_uploads: bool = False
     conflict_on_delete: bool = False
+    #: CreateRegistrationAttachment answers ValidationException for URLs containing any of these.
+    reject_urls: tuple[str, ...] = ()
+    #: Seconds each operation named here waits before it answers (a hung call).
+    hang_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,6 +358,8 @@ class _Attachment:
     tags: dict[str, str]
     deleted: bool = False
     in_use: bool = False
+
+    visible_at: float = 0.0
 
     def status(self, now: float) -> str:
         if self.deleted:
@@ -454,11 +462,24 @@ class FakeSmsService:
         upload_seconds: float = DEFAULT_UPLOAD_SECONDS,
         max_size_bytes: int = DEFAULT_MAX_SIZE_BYTES,
         deleted_visibility: DeletedVisibility = "not_found",
+        visibility_seconds: float = DEFAULT_VISIBILITY_SECONDS,
+        strict_ids: bool = True,
     ) -> None:
         self.s3_endpoint_url = s3_endpoint_url
         self.account = account
         self.seed = seed
-        self._defaults = (upload_seconds, max_size_bytes, deleted_visibility)
+        self._defaults = (
+            upload_seconds,
+            max_size_bytes,
+            deleted_visibility,
+            visibility_seconds,
+            strict_ids,
+        )
+        #: New attachments are unknown to every operation but Create for this long.
+        self.visibility_seconds = visibility_seconds
+        #: IDs not of the fake's own shape get ValidationException (as CloudFormation's
+        #: placeholders do on the real service), not ResourceNotFoundException.
+        self.strict_ids = strict_ids
         self.upload_seconds = upload_seconds
         self.max_size_bytes = max_size_bytes
         self.deleted_visibility: DeletedVisibility = deleted_visibility
@@ -545,7 +566,13 @@ class FakeSmsService:
     def reset(self) -> None:
         """Forget attachments, counters, violations, faults and limits; restore settings."""
         with self._lock:
-            self.upload_seconds, self.max_size_bytes, self.deleted_visibility = self._defaults
+            (
+                self.upload_seconds,
+                self.max_size_bytes,
+                self.deleted_visibility,
+                self.visibility_seconds,
+                self.strict_ids,
+            ) = self._defaults
             self.max_live_attachments = None
             self.default_page_size = DEFAULT_PAGE_SIZE
             self._rng.seed(self.seed)
@@ -568,6 +595,8 @@ class FakeSmsService:
         latency_seconds: float = 0.0,
         fail_uploads: bool = False,
         conflict_on_delete: bool = False,
+        reject_urls: tuple[str, ...] = (),
+        hang_seconds: Mapping[str, float] | None = None,
     ) -> None:
         """Replace all injected faults (a float rate applies to every operation)."""
         faults = Faults(
@@ -576,6 +605,8 @@ class FakeSmsService:
             latency_seconds=latency_seconds,
             fail_uploads=fail_uploads,
             conflict_on_delete=conflict_on_delete,
+            reject_urls=tuple(reject_urls),
+            hang_seconds=dict(hang_seconds or {}),
         )
         with self._lock:
             self._faults = faults
@@ -742,6 +773,8 @@ class FakeSmsService:
             failed = not throttled and self._roll(faults.internal_error_rate, operation)
         if faults.latency_seconds > 0:
             time.sleep(faults.latency_seconds)
+        if faults.hang_seconds.get(operation, 0) > 0:
+            time.sleep(faults.hang_seconds[operation])
         if throttled:
             raise ApiError("ThrottlingException", "Rate exceeded (injected)")
         if failed:
@@ -854,6 +887,13 @@ class FakeSmsService:
         _check_tag_keys(list(tags))
         with self._lock:
             self._check_quota()
+            rejected = any(part in (url or "") for part in self._faults.reject_urls)
+        if rejected:
+            raise ApiError(
+                "ValidationException",
+                f"Unable to use {url} (injected)",
+                Reason="INVALID_PARAMETER",
+            )
         content = self._read_s3(url) if url is not None else base64.b64decode(body or "")
         with self._lock:
             fail = self._faults.fail_uploads
@@ -871,6 +911,7 @@ class FakeSmsService:
             created=round(time.time(), 3),
             ready_at=time.monotonic() + upload_seconds,
             final_status=STATUS_COMPLETE if ok else STATUS_FAILED,
+            visible_at=time.monotonic() + self.visibility_seconds,
             attachment_url=url,
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
@@ -937,14 +978,22 @@ class FakeSmsService:
         return statuses
 
     def _listed(self, record: _Attachment, region: str) -> bool:
-        if record.region != region:
+        if record.region != region or time.monotonic() < record.visible_at:
             return False
         return not record.deleted or self.deleted_visibility == "status_deleted"
 
     def _visible(self, id_or_arn: str, region: str, *, describe: bool = False) -> _Attachment:
+        resource_id = id_or_arn.rsplit("/", 1)[-1] if id_or_arn.startswith("arn:") else id_or_arn
+        if self.strict_ids and ATTACHMENT_ID_RE.fullmatch(resource_id) is None:
+            raise ApiError(
+                "ValidationException",
+                f"{id_or_arn} is not a registration attachment ID",
+                Reason="INVALID_PARAMETER",
+            )
         record = self._find(id_or_arn, region)
         show_deleted = describe and self.deleted_visibility == "status_deleted"
-        if record is None or (record.deleted and not show_deleted):
+        not_yet_visible = record is not None and time.monotonic() < record.visible_at
+        if record is None or not_yet_visible or (record.deleted and not show_deleted):
             raise ApiError(
                 "ResourceNotFoundException",
                 f"Registration attachment {id_or_arn} not found",

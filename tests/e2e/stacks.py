@@ -16,7 +16,7 @@ from constructs import Construct
 
 from cdk_sms_registration import AttachmentSource, RegistrationAttachment, SharedProviderStack
 
-from ..conftest import SAMPLE_JPEG, SAMPLE_PDF, SAMPLE_PNG
+from ..conftest import SAMPLE_JPEG, SAMPLE_PDF, SAMPLE_PDF_V2, SAMPLE_PNG
 
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
 
@@ -92,6 +92,16 @@ def _batch_stack(app: Construct, name: str) -> None:
     )
 
 
+def _trio_stack(app: cdk.App, name: str, letter: Path, *, with_photo: bool) -> None:
+    """A letter and a pixel; V2 changes the letter's document and adds a photo (JPEG)."""
+    stack = cdk.Stack(app, name, env=ENV)
+    documents = {"Letter": letter, "Pixel": SAMPLE_PNG}
+    if with_photo:
+        documents["Photo"] = SAMPLE_JPEG
+    for construct_id, path in documents.items():
+        RegistrationAttachment(stack, construct_id, source=AttachmentSource.from_file(str(path)))
+
+
 def _load_stack(app: cdk.App, name: str) -> None:
     stack = cdk.Stack(app, name, env=ENV)
     source = AttachmentSource.from_file(str(SAMPLE_PDF))
@@ -127,6 +137,8 @@ def build(outdir: Path) -> Path:
     for case, key in BAD_KEYS.items():
         _bucket_stack(app, f"Bad{case}", key, TAGS_V1, deny_reads=case == "Denied")
     _batch_stack(app, "Batch")
+    _trio_stack(app, "TrioV1", SAMPLE_PDF, with_photo=False)
+    _trio_stack(app, "TrioV2", SAMPLE_PDF_V2, with_photo=True)
     _load_stack(app, "Load")
     _tagged_stack(app, "Tagged")
     SharedProviderStack(app, "SharedProvider", env=ENV)

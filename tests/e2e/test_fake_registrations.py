@@ -115,6 +115,7 @@ def _put(client: Any, registration_id: str, path: str, value: str | list[str]) -
 
 def _attachment(sms_service: FakeSmsService, client: Any) -> str:
     sms_service.upload_seconds = 0
+    sms_service.visibility_seconds = 0
     return str(
         client.create_registration_attachment(AttachmentBody=PNG)["RegistrationAttachmentId"]
     )

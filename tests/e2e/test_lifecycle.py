@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -101,8 +102,8 @@ def _only_live(sms_service: FakeSmsService) -> dict[str, Any]:
 
 def _user_tags(attachment: dict[str, Any]) -> dict[str, str]:
     tags = dict(attachment["Tags"])
-    assert len(tags.pop(SOURCE_TAG_KEY, "")) == 64, (
-        "every attachment carries its source fingerprint"
+    assert re.fullmatch(r"[0-9a-f]{64}:[0-9a-f]{32}", tags.pop(SOURCE_TAG_KEY, "")), (
+        "every attachment carries its source fingerprint and owner mark"
     )
     return tags
 
