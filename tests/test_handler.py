@@ -89,6 +89,10 @@ class Service:
         self.resource_is(f"{request_type.upper()}_IN_PROGRESS")
         self.stack_is(stack_status or f"{request_type.upper()}_IN_PROGRESS")
 
+    def taken(self, physical_id: str = ATTACHMENT_ID, request_type: str = "Create") -> None:
+        """After the answer: CloudFormation records it."""
+        self.resource_is(f"{request_type.upper()}_COMPLETE", physical_id)
+
     # S3 -----------------------------------------------------------------------------------
     def object_exists(
         self, key: str = KEY, content: bytes = PDF, version_id: str | None = None
@@ -259,6 +263,7 @@ def test_create_waits_for_upload_and_returns_attributes(service: Service) -> Non
     service.described("UPLOAD_IN_PROGRESS")
     service.described("UPLOAD_COMPLETE")
     service.awaited()
+    service.taken()
     response = service.run(request)
     assert response["Status"] == "SUCCESS", response["Reason"]
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
@@ -275,6 +280,7 @@ def test_create_complete_at_once_needs_no_describe(service: Service) -> None:
     service.readable()
     service.created("UPLOAD_COMPLETE")
     service.awaited()
+    service.taken()
     response = service.run(event("Create", _props()))
     assert response["Status"] == "SUCCESS"
     assert response["Data"]["AttachmentStatus"] == "UPLOAD_COMPLETE"
@@ -355,6 +361,7 @@ def test_create_pinned_current_version_succeeds(service: Service) -> None:
     )
     service.created("UPLOAD_COMPLETE")
     service.awaited()
+    service.taken()
     assert service.run(event("Create", _props(AttachmentVersionId="v1")))["Status"] == "SUCCESS"
 
 
@@ -417,6 +424,7 @@ def test_create_rides_out_throttling_and_server_errors(service: Service) -> None
     service.error(service.sms, "create_registration_attachment", "InternalServerException", 500)
     service.created("UPLOAD_COMPLETE")
     service.awaited()
+    service.taken()
     assert service.run(event("Create", _props()))["Status"] == "SUCCESS"
 
 
@@ -479,6 +487,7 @@ def test_source_change_creates_a_new_attachment(service: Service) -> None:
     service.readable(key=NEW_KEY)
     service.created("UPLOAD_COMPLETE", attachment_id=NEW_ID, url=f"s3://{BUCKET}/{NEW_KEY}")
     service.awaited("Update")
+    service.taken(NEW_ID, "Update")
     response = service.run(
         event("Update", _props(key=NEW_KEY), old_properties=_props(), physical_id=ATTACHMENT_ID)
     )
@@ -521,6 +530,7 @@ def test_update_of_a_vanished_attachment_makes_a_new_one(service: Service) -> No
     service.readable()
     service.created("UPLOAD_COMPLETE", attachment_id=NEW_ID)
     service.awaited("Update")
+    service.taken(NEW_ID, "Update")
     response = service.run(
         event("Update", _props(), old_properties=_props(), physical_id=ATTACHMENT_ID)
     )
@@ -788,6 +798,7 @@ def test_redelivered_create_keeps_what_cloudformation_took(service: Service) -> 
     service.readable()
     service.created("UPLOAD_COMPLETE")
     service.resource_is("CREATE_COMPLETE", physical_id=ATTACHMENT_ID)
+    service.taken()
     response = service.run(event("Create", _props()))
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
@@ -805,6 +816,8 @@ def _replacement(
     service.stack_is(stack_at_end)
     if cleans_up:
         service.deleted(NEW_ID)
+    else:
+        service.taken(NEW_ID, "Update")
     return service.run(
         event("Update", _props(key=NEW_KEY), old_properties=_props(), physical_id=ATTACHMENT_ID)
     )
@@ -832,6 +845,7 @@ def test_unreadable_cloudformation_counts_as_awaited(service: Service) -> None:
     service.readable()
     service.created("UPLOAD_COMPLETE")
     service.error(service.cfn, "describe_stack_resource", "AccessDenied", 403)
+    service.error(service.cfn, "describe_stack_resource", "AccessDenied", 403)
     response = service.run(event("Create", _props()))
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == ATTACHMENT_ID
@@ -843,5 +857,19 @@ def test_not_yet_visible_is_not_vanished(service: Service) -> None:
     service.error(service.sms, "describe_registration_attachments", "ResourceNotFoundException")
     service.described("UPLOAD_COMPLETE")
     service.awaited()
+    service.taken()
     response = service.run(event("Create", _props()))
     assert response["Status"] == "SUCCESS", response["Reason"]
+
+
+def test_answer_that_arrived_after_cancellation_is_cleaned_up(service: Service) -> None:
+    # Awaited when checked; cancelled before the answer arrived: CloudFormation recorded a
+    # placeholder of its own, so the attachment named in the (ignored) answer is deleted.
+    service.readable()
+    service.created("UPLOAD_COMPLETE")
+    service.awaited()
+    service.resource_is("CREATE_FAILED", physical_id=CLOUDFORMATION_PLACEHOLDER)
+    service.deleted()
+    response = service.run(event("Create", _props()))
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == ATTACHMENT_ID

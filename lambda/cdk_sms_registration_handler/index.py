@@ -63,10 +63,18 @@ def _client(service: str) -> Any:
     return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
+#: What this invocation made and answered SUCCESS for: (physical ID, stack phase at start).
+_answered_new: list[tuple[str, str | None]] = []
+
+
 def handler(event: dict[str, Any], context: Any) -> None:
-    """Lambda handler: let crhelper dispatch, then log one line about the request."""
+    """Lambda handler: let crhelper dispatch and answer, then log one line about the request."""
     started = time.monotonic()
+    _answered_new.clear()
     helper(event, context)
+    if helper.Status == "SUCCESS":
+        for made_id, phase in _answered_new:
+            _confirm_taken(event, context, made_id, phase)
     logger.info(
         json.dumps(
             {
@@ -259,7 +267,23 @@ def _create_attachment(
             f"attachment {attachment_id} {outcome}"
         )
     helper.Data.update(attachments.attributes(uploaded))
+    _answered_new.append((attachment_id, phase))
     return attachment_id
+
+
+def _confirm_taken(event: dict[str, Any], context: Any, made_id: str, phase: str | None) -> None:
+    """CloudFormation may have cancelled the request just before our answer arrived."""
+    deadline = _deadline(context)
+    state = request_state.confirm_taken(
+        _client("cloudformation"), event, made_id, deadline, phase_at_start=phase
+    )
+    if state.awaited:
+        if not state.settled:
+            logger.warning("%s: CloudFormation has not recorded the answer yet", made_id)
+        return
+    # The answer came too late: CloudFormation's rollback neither records nor deletes it.
+    outcome = _discard(made_id, deadline, left_for_rollback=False)
+    logger.warning("answer for %s ignored by CloudFormation (%s): %s", made_id, state.why, outcome)
 
 
 def _discard(attachment_id: str, deadline: Deadline, *, left_for_rollback: bool) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,14 +30,22 @@ logger = logging.getLogger(__name__)
 IN_PROGRESS = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS"}
 #: Stack statuses in which CloudFormation sends Creates and forward Updates.
 FORWARD_PHASES = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
+#: How long, after answering, the handler watches for CloudFormation to record its answer.
+CONFIRM_SECONDS = 10.0
+CONFIRM_POLL_SECONDS = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """Whether the answer will be taken, and the statuses that say so (for the reason)."""
+    """Whether the answer will be taken, and the statuses that say so (for the reason).
+
+    ``settled``: CloudFormation holds the resource made, or could not be asked; nothing more
+    can be learnt by asking again.
+    """
 
     awaited: bool
     why: str
+    settled: bool = False
 
 
 def _error_code(error: ClientError) -> str:
@@ -88,21 +97,44 @@ def verdict(
         if _error_code(error) == "ValidationError":
             return Verdict(False, "the stack or resource no longer exists")
         logger.warning("cannot ask CloudFormation about this request: %s", error)
-        return Verdict(True, f"CloudFormation could not be asked ({_error_code(error)})")
+        why = f"CloudFormation could not be asked ({_error_code(error)})"
+        return Verdict(True, why, settled=True)
     except (BotoCoreError, RetriesExhausted) as error:
         logger.warning("cannot ask CloudFormation about this request: %s", error)
-        return Verdict(True, "CloudFormation could not be asked")
+        return Verdict(True, "CloudFormation could not be asked", settled=True)
     detail: dict[str, Any] = response["StackResourceDetail"]
     resource_status = str(detail.get("ResourceStatus", ""))
     if detail.get("PhysicalResourceId") == made_id:
         # An earlier delivery of this request was answered and taken: the resource is this one.
-        return Verdict(True, f"CloudFormation holds {made_id} ({resource_status})")
+        return Verdict(True, f"CloudFormation holds {made_id} ({resource_status})", settled=True)
     expected = IN_PROGRESS.get(str(event["RequestType"]))
     if resource_status != expected:
         return Verdict(False, f"resource {resource_status}")
     status = stack_status(cloudformation, event["StackId"], deadline)
     if status is None:
-        return Verdict(True, "the stack's status could not be read")
+        return Verdict(True, "the stack's status could not be read", settled=True)
     in_phase = status == phase_at_start if phase_at_start else status in FORWARD_PHASES
     why = f"resource {resource_status}, stack {status}"
     return Verdict(in_phase, why)
+
+
+def confirm_taken(
+    cloudformation: Any,
+    event: dict[str, Any],
+    made_id: str,
+    deadline: Deadline,
+    *,
+    phase_at_start: str | None,
+) -> Verdict:
+    """After a SUCCESS answer: watch until CloudFormation records it, or moves on without it.
+
+    CloudFormation may cancel the request between the check before the answer and the answer's
+    arrival; it then ignores the answer. A verdict that is not awaited means exactly that.
+    Gives up (awaited, not settled) after ``CONFIRM_SECONDS``.
+    """
+    give_up_at = time.monotonic() + min(CONFIRM_SECONDS, deadline.remaining())
+    while True:
+        state = verdict(cloudformation, event, made_id, deadline, phase_at_start=phase_at_start)
+        if state.settled or not state.awaited or time.monotonic() >= give_up_at:
+            return state
+        time.sleep(CONFIRM_POLL_SECONDS)

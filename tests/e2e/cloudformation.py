@@ -987,9 +987,22 @@ class StackDeployment:
         url = event["ResponseURL"]
         answered_before = len(self.receiver.responses_for(url))  # a redelivered event
         self._requested(event)
-        invocation = self.runtime.invoke(
-            function, event, timeout_seconds=self.function_timeout, kill_when=kill_when
+        running = self._deliveries.submit(
+            self.runtime.invoke,
+            function,
+            event,
+            timeout_seconds=self.function_timeout,
+            kill_when=kill_when,
         )
+        # CloudFormation records the first answer as soon as it arrives, not when Lambda ends.
+        taken = answered_before > 0
+        while not running.done():
+            if not taken and self.receiver.responses_for(url):
+                first = self.receiver.wait_for(url, timeout=0)[0]
+                self._taken(Sent(event=event, invocation=None, response=first))
+                taken = True
+            time.sleep(0.02)
+        invocation = running.result()
         response = None
         if not invocation.killed:
             try:
@@ -1000,7 +1013,7 @@ class StackDeployment:
             except TimeoutError:
                 pass
         sent = Sent(event=event, invocation=invocation, response=response, deliveries=[invocation])
-        if response is not None and answered_before == 0:
+        if response is not None and not taken:
             self._taken(sent)
         self._check(sent.event, invocation, answered=response is not None)
         with self._lock:

@@ -28,12 +28,46 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 CREATE = "CreateRegistrationAttachment"
 DELETE = "DeleteRegistrationAttachment"
 NO_RETRIES = botocore.config.Config(retries={"total_max_attempts": 1})
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
 @pytest.fixture
 def client(sms_service: FakeSmsService) -> Any:
-    """SMS client without retries, so injected errors surface at once."""
+    """SMS client without retries, so injected errors surface at once.
+
+    New attachments are visible at once here; the visibility delay has its own test.
+    """
+    sms_service.visibility_seconds = 0
     return sms_service.client(config=NO_RETRIES)
+
+
+def test_new_attachment_is_invisible_for_a_moment(sms_service: FakeSmsService, client: Any) -> None:
+    sms_service.visibility_seconds = 0.5
+    sms_service.upload_seconds = 0
+    created = client.create_registration_attachment(AttachmentBody=PNG_BYTES)
+    attachment_id = created["RegistrationAttachmentId"]
+    with pytest.raises(ClientError) as exc_info:
+        client.describe_registration_attachments(RegistrationAttachmentIds=[attachment_id])
+    assert _error_code(exc_info) == "ResourceNotFoundException"
+    time.sleep(0.6)
+    assert _describe_status(client, attachment_id) == "UPLOAD_COMPLETE"
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_ids_not_of_the_service_shape(
+    sms_service: FakeSmsService, client: Any, strict: bool
+) -> None:
+    """A placeholder such as CloudFormation makes up: ValidationException, or not found."""
+    sms_service.strict_ids = strict
+    placeholder = "Stack-LetterOfAuthorization52F6-1XK3J9QZ7M2PA"
+    for call in (
+        lambda: client.delete_registration_attachment(RegistrationAttachmentId=placeholder),
+        lambda: client.describe_registration_attachments(RegistrationAttachmentIds=[placeholder]),
+    ):
+        with pytest.raises(ClientError) as exc_info:
+            call()
+        expected = "ValidationException" if strict else "ResourceNotFoundException"
+        assert _error_code(exc_info) == expected
 
 
 @pytest.fixture
