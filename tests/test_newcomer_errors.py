@@ -18,7 +18,7 @@ from cdk_sms_registration import AttachmentSource, AttachmentValidationError, Re
 from cdk_sms_registration.attachment import SHARED_PROVIDER_ASSETS_WARNING
 from cdk_sms_registration_handler import document_rules
 from cdk_sms_registration_handler.document_rules import DEFAULT_MAX_SIZE_BYTES, check_local_file
-from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE
+from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE, SOURCE_TAG_KEY
 
 from .cdk_apps import ENV, new_app, resources_of_type
 from .conftest import SAMPLE_PDF, SAMPLE_PNG
@@ -125,6 +125,18 @@ def test_too_many_tags_after_tags_of_fail_validation_with_the_path(outdir: Path)
     assert "[Tagged/Loa] tags: 200 tags, at most 199 allowed" in message
     assert "exclude_resource_types=['Custom::SmsRegistrationAttachment']" in message
     assert "Resolution error" not in message
+
+
+def test_a_reserved_key_from_tags_of_fails_validation(outdir: Path) -> None:
+    stack = _stack(outdir, "Reserved")
+    RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(SAMPLE_PDF))
+    cdk.Tags.of(stack).add(SOURCE_TAG_KEY, "mine")
+    with pytest.raises(RuntimeError) as raised:
+        stack.node.root.synth()  # type: ignore[attr-defined]
+    assert (
+        f"[Reserved/Loa] tags: tag key {SOURCE_TAG_KEY!r} is reserved for the source "
+        "fingerprint (a tag added with Tags.of())"
+    ) in str(raised.value)
 
 
 def test_199_tags_are_fine(outdir: Path) -> None:

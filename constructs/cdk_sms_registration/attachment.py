@@ -119,10 +119,13 @@ class _TagsProperty:
             try:
                 contract.check_tags(merged, property_name="tags")
             except AttachmentValidationError as error:
+                # The tags prop passed at construction: the culprit is a Tags.of() tag.
                 self.problem = (
                     f"{error}; tags from Tags.of() count too (keep them off attachments with "
                     f"Tags.of(scope).add(key, value, exclude_resource_types="
                     f"[{contract.RESOURCE_TYPE!r}]))"
+                    if len(merged) > contract.MAX_USER_TAGS
+                    else f"{error} (a tag added with Tags.of())"
                 )
             self._rendered = [{"Key": key, "Value": merged[key]} for key in sorted(merged)] or None
             self._done = True
