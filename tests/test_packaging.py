@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cdk_sms_registration_handler import CRHELPER_REQUIREMENT
+
 from .conftest import REPO, SAMPLE_PDF
 
 pytestmark = pytest.mark.slow
@@ -71,6 +73,8 @@ def test_wheel_carries_both_packages_and_real_dependency_ranges(wheel: Path) -> 
     assert not any(name.startswith(("tests/", "constructs/", "lambda/")) for name in names)
     assert "Requires-Dist: aws-cdk-lib<3.0.0,>=2.275.0" in requires
     assert "Requires-Dist: constructs<11.0.0,>=10.5.0" in requires
+    # The Lambda asset copies the installed crhelper: the wheel pins exactly that release.
+    assert f"Requires-Dist: {CRHELPER_REQUIREMENT}" in requires
 
 
 def test_installed_wheel_synthesizes_outside_the_repo(
@@ -91,6 +95,8 @@ def test_installed_wheel_synthesizes_outside_the_repo(
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "PYTHONPATH": "",
+        # A cache of its own, so the asset is assembled from this venv's crhelper.
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
     _run(python, "app.py", cwd=project, env=env)
 

@@ -1,4 +1,14 @@
-"""Declarative AWS End User Messaging SMS registration attachments for the AWS CDK."""
+"""Declarative AWS End User Messaging SMS registration attachments for the AWS CDK.
+
+The CDK parts are imported on first use (PEP 562), so ``python -m cdk_sms_registration check``
+and ``from cdk_sms_registration import AttachmentValidationError`` start neither the CDK nor
+Node.js. ``from cdk_sms_registration import RegistrationAttachment`` works as usual.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from cdk_sms_registration_handler.document_rules import (
     DEFAULT_MAX_SIZE_BYTES,
@@ -7,10 +17,31 @@ from cdk_sms_registration_handler.document_rules import (
 from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE
 
 from ._version import __version__
-from .attachment import IRegistrationAttachment, RegistrationAttachment
-from .provider import RegistrationAttachmentProvider
-from .shared_provider import SERVICE_TOKEN_EXPORT_NAME, SharedProviderStack, import_service_token
-from .source import AttachmentSource
+
+if TYPE_CHECKING:
+    from .attachment import IRegistrationAttachment, RegistrationAttachment
+    from .provider import RegistrationAttachmentProvider
+    from .shared_provider import (
+        SERVICE_TOKEN_EXPORT_NAME,
+        SharedProviderStack,
+        import_service_token,
+    )
+    from .source import AttachmentSource
+
+# The class lives with the rules the handler shares; this is its public home, and tracebacks
+# and docs show it as cdk_sms_registration.AttachmentValidationError.
+AttachmentValidationError.__module__ = __name__
+
+#: Public name -> the submodule that defines it (imported on first access).
+_LAZY = {
+    "AttachmentSource": ".source",
+    "IRegistrationAttachment": ".attachment",
+    "RegistrationAttachment": ".attachment",
+    "RegistrationAttachmentProvider": ".provider",
+    "SERVICE_TOKEN_EXPORT_NAME": ".shared_provider",
+    "SharedProviderStack": ".shared_provider",
+    "import_service_token": ".shared_provider",
+}
 
 __all__ = [
     "DEFAULT_MAX_SIZE_BYTES",
@@ -25,3 +56,17 @@ __all__ = [
     "__version__",
     "import_service_token",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a CDK part on first access and keep it as a module attribute."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,6 +7,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
+    Annotations,
+    CfnDeletionPolicy,
     CfnResource,
     IResolvable,
     IResolveContext,
@@ -18,7 +20,7 @@ from aws_cdk import (
     TagType,
     Token,
 )
-from constructs import Construct, Node
+from constructs import Construct, IValidation, Node
 
 from cdk_sms_registration_handler import resource_contract as contract
 from cdk_sms_registration_handler.document_rules import (
@@ -38,6 +40,20 @@ _ALLOWED_REMOVAL_POLICIES = (
     RemovalPolicy.RETAIN,
     RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
 )
+#: The id of the warning that a shared provider must be allowed to read the asset bucket.
+SHARED_PROVIDER_ASSETS_WARNING = "cdk-sms-registration:sharedProviderReadsAssetBucket"
+
+
+def _removal_policy_message(removal_policy: RemovalPolicy) -> str:
+    return (
+        f"removal_policy {removal_policy} is not supported; "
+        "use DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE"
+    )
+
+
+def _check_removal_policy(path: str, removal_policy: RemovalPolicy) -> None:
+    if removal_policy not in _ALLOWED_REMOVAL_POLICIES:
+        raise AttachmentValidationError(f"{path}: {_removal_policy_message(removal_policy)}")
 
 
 @runtime_checkable
@@ -82,22 +98,65 @@ class _ImportedRegistrationAttachment(Resource):
 
 @jsii.implements(IResolvable)
 class _TagsProperty:
-    """Renders the Tags property at synth, after ``Tags.of()`` aspects have run."""
+    """Renders the Tags property at synth, after ``Tags.of()`` aspects have run.
+
+    A tag that breaks a rule is kept as ``problem`` for the attachment's validation to report:
+    CDK resolves tokens before it validates, and an error raised here would surface as a
+    resolution trace without the attachment's path.
+    """
 
     def __init__(self, attachment: RegistrationAttachment) -> None:
         self._attachment = attachment
         self._rendered: list[dict[str, str]] | None = None
+        self._done = False
+        self.problem: str | None = None
         self.creation_stack: list[str] = []
 
-    def resolve(self, context: IResolveContext) -> Any:
-        # CDK resolves a template more than once per synth; aspects (Tags.of) have all run by
-        # the first time, and each resolve is a round trip from Node.js back into Python.
-        if self._rendered is None:
-            self._rendered = self._attachment._render_tags() or None
+    def render(self) -> list[dict[str, str]] | None:
+        # CDK resolves a template more than once per synth, all after the aspects (Tags.of)
+        # have run, and each render is a round trip from Node.js back into Python: render once.
+        if not self._done:
+            merged = self._attachment._merged_tags()
+            try:
+                contract.check_tags(merged, property_name="tags")
+            except AttachmentValidationError as error:
+                # The tags prop passed at construction: the culprit is a Tags.of() tag.
+                self.problem = (
+                    f"{error}; tags from Tags.of() count too (keep them off attachments with "
+                    f"Tags.of(scope).add(key, value, exclude_resource_types="
+                    f"[{contract.RESOURCE_TYPE!r}]))"
+                    if len(merged) > contract.MAX_USER_TAGS
+                    else f"{error} (a tag added with Tags.of())"
+                )
+            self._rendered = [{"Key": key, "Value": merged[key]} for key in sorted(merged)] or None
+            self._done = True
         return self._rendered
+
+    def resolve(self, context: IResolveContext) -> Any:
+        return self.render()
 
     def to_string(self) -> str:
         return "RegistrationAttachmentTags"
+
+
+@jsii.implements(IValidation)
+class _AttachmentValidation:
+    """What can only be checked once aspects have run: ``Tags.of()`` tags, removal policies.
+
+    CDK reports the messages with the attachment's path and fails the synth.
+    """
+
+    def __init__(self, tags: _TagsProperty, resource: CfnResource) -> None:
+        self._tags = tags
+        self._resource = resource
+
+    def validate(self) -> list[str]:
+        self._tags.render()
+        problems = [self._tags.problem] if self._tags.problem else []
+        options = self._resource.cfn_options
+        if CfnDeletionPolicy.SNAPSHOT in (options.deletion_policy, options.update_replace_policy):
+            problems.append(_removal_policy_message(RemovalPolicy.SNAPSHOT))
+        return problems
 
 
 @jsii.implements(ITaggableV2)
@@ -156,11 +215,8 @@ class RegistrationAttachment(Resource):
                 f"{self.node.path}: source must be AttachmentSource.from_file(...) or "
                 ".from_bucket(...)"
             )
-        if removal_policy is not None and removal_policy not in _ALLOWED_REMOVAL_POLICIES:
-            raise AttachmentValidationError(
-                f"{self.node.path}: removal_policy {removal_policy} is not supported; "
-                "use DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE"
-            )
+        if removal_policy is not None:
+            _check_removal_policy(self.node.path, removal_policy)
         size_limit = check_max_size_setting(
             DEFAULT_MAX_SIZE_BYTES if max_size_bytes is None else max_size_bytes
         )
@@ -172,14 +228,26 @@ class RegistrationAttachment(Resource):
         if provider is not None:
             provider.grant_read(bound)
             service_token = provider.service_token
+        elif bound.asset_extension is not None:
+            Annotations.of(self).add_warning_v2(
+                SHARED_PROVIDER_ASSETS_WARNING,
+                "service_token with AttachmentSource.from_file: the document is a CDK asset, "
+                "which the shared provider reads only if allowed to. Include the asset bucket "
+                "in its ReadableObjectArns parameter: "
+                "arn:aws:s3:::cdk-<qualifier>-assets-<account>-<region>/* (the default "
+                "qualifier is hnb659fds), e.g. cdk deploy SmsRegistrationAttachmentProvider "
+                "--parameters ReadableObjectArns=arn:aws:s3:::cdk-hnb659fds-assets-ACCOUNT-"
+                "REGION/*",
+            )
 
+        tags_property = _TagsProperty(self)
         properties: dict[str, Any] = {
             contract.SERVICE_TOKEN: service_token,
             # The handler always answers before its 15-minute timeout; should it never be able
             # to (a crash at start-up), CloudFormation stops waiting after this, not an hour.
             contract.SERVICE_TIMEOUT: SERVICE_TIMEOUT_SECONDS,
             contract.ATTACHMENT_URL: f"s3://{bound.bucket_name}/{bound.object_key}",
-            contract.TAGS: _TagsProperty(self),
+            contract.TAGS: tags_property,
         }
         if bound.version_id is not None:
             properties[contract.ATTACHMENT_VERSION_ID] = bound.version_id
@@ -196,6 +264,15 @@ class RegistrationAttachment(Resource):
         if provider is not None:
             # A Delete must never run after the handler's permissions are gone.
             self._resource.add_resource_dependency(provider.policy_resource)
+        self.node.add_validation(_AttachmentValidation(tags_property, self._resource))
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """Set the removal policy after construction: DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE.
+
+        SNAPSHOT is refused, as in the constructor: an attachment has no snapshot.
+        """
+        _check_removal_policy(self.node.path, policy)
+        super().apply_removal_policy(policy)
 
     @property
     def cdk_tag_manager(self) -> TagManager:
@@ -222,16 +299,11 @@ class RegistrationAttachment(Resource):
         """When the attachment was created, ISO 8601 (``Fn::GetAtt CreatedTimestamp``)."""
         return self._resource.get_att(contract.ATTR_CREATED).to_string()
 
-    def _render_tags(self) -> list[dict[str, str]]:
+    def _merged_tags(self) -> dict[str, str]:
         """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
         applied = {tag["Key"]: tag["Value"] for tag in self._tag_manager.render_tags() or []}
-        merged = {
+        return {
             key: value
             for key, value in {**applied, **self._prop_tags}.items()
             if not key.lower().startswith("aws:")
         }
-        try:
-            contract.check_tags(merged, property_name="tags")
-        except AttachmentValidationError as error:
-            raise AttachmentValidationError(f"{self.node.path}: {error}") from None
-        return [{"Key": key, "Value": merged[key]} for key in sorted(merged)]

@@ -1,7 +1,8 @@
-"""``python -m cdk_sms_registration check FILE...``: the synth-time document rules, for CI.
+"""``python -m cdk_sms_registration check PATH...``: the synth-time document rules, for CI.
 
 Runs the same rules as ``AttachmentSource.from_file`` and the attachment's size check, so a
-pipeline can reject a bad document before ``cdk deploy``.
+pipeline can reject a bad document before ``cdk deploy``. A folder is searched for documents.
+Only the standard library and the rules are imported: no CDK, no Node.js.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from cdk_sms_registration_handler.document_rules import (
+    ALLOWED_EXTENSIONS_TEXT,
     DEFAULT_MAX_SIZE_BYTES,
+    EXTENSION_TYPES,
     AttachmentValidationError,
     check_local_file,
 )
+
+from ._version import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,11 +28,19 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m cdk_sms_registration",
         description="Check registration attachment documents before deploying them.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"cdk-sms-registration {__version__}"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser(
-        "check", help="check that files are PDF, JPEG or PNG by content and within the size limit"
+        "check",
+        help="check that files are PDF, JPEG or PNG by content and within the size limit",
+        description=(
+            "Check documents. A FILE is checked whatever its name; a folder is searched, "
+            f"recursively, for {ALLOWED_EXTENSIONS_TEXT} files (hidden ones skipped)."
+        ),
     )
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
     check.add_argument(
         "--max-size",
         type=int,
@@ -38,11 +51,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_files(files: Sequence[str], max_size_bytes: int) -> int:
-    """Print one line per file; return the number of files that break a rule."""
+def _documents_in(folder: str) -> Iterator[str]:
+    """The files under ``folder`` with a document extension, in a stable order."""
+    for root, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in EXTENSION_TYPES:
+                yield os.path.join(root, name)
+
+
+def _expand(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
+    """Each file to check, or a folder with no documents and what to say about it."""
+    for path in paths:
+        if not os.path.isdir(path):
+            yield path, None
+            continue
+        found = False
+        for document in _documents_in(path):
+            found = True
+            yield document, None
+        if not found:
+            yield path, f"{path}: folder holds no {ALLOWED_EXTENSIONS_TEXT} files"
+
+
+def check_files(paths: Sequence[str], max_size_bytes: int) -> int:
+    """Print one line per document; return the number of documents (or folders) that fail."""
     failures = 0
-    for path in files:
+    for path, problem in _expand(paths):
         try:
+            if problem is not None:
+                raise AttachmentValidationError(problem)
             document_type = check_local_file(path, max_size_bytes)
         except AttachmentValidationError as error:
             failures += 1
@@ -53,8 +91,8 @@ def check_files(files: Sequence[str], max_size_bytes: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; exit code 0 when every file passes, 1 otherwise."""
+    """Run the command line; exit code 0 when every document passes, 1 otherwise."""
     arguments = _parser().parse_args(argv)
     if arguments.max_size < 1:
         _parser().error("--max-size must be a positive number of bytes")
-    return 1 if check_files(arguments.files, arguments.max_size) else 0
+    return 1 if check_files(arguments.paths, arguments.max_size) else 0

@@ -1,22 +1,24 @@
-"""The Lambda asset: the handler package plus crhelper, bundled at synth without Docker.
+"""The Lambda asset: the handler package plus the installed crhelper, assembled without pip.
 
-Local bundling copies the handler package and runs ``pip install --target`` for the pinned
-crhelper wheel; where that cannot run, CDK falls back to the Lambda Python bundling image. The
-asset hash is computed from the handler sources and the pin, so an unchanged handler reuses the
-staged asset of an earlier synth instead of installing again.
+crhelper is a dependency of this package, so the Python running the synth already has the
+pinned release. The asset is a copy of that installed release and of the handler package, made
+once per handler version in the user's cache directory (a private temporary directory where
+there is none) and named by ``source_hash()``, so an unchanged handler reuses the asset of an
+earlier synth. Synth needs no pip, no package index and no Docker.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
+import os
 import shutil
-import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+import tempfile
+from pathlib import Path, PurePath
 
-import jsii
-from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
+from aws_cdk import AssetHashType
 from aws_cdk import aws_lambda as lambda_
 
 import cdk_sms_registration_handler
@@ -27,14 +29,15 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = f"{cdk_sms_registration_handler.__name__}.index.handler"
 PACKAGE_DIR = Path(cdk_sms_registration_handler.__file__).resolve().parent
 PACKAGE_NAME = PACKAGE_DIR.name
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
-# The wheel pip must pick is the one Lambda runs: CPython 3.14 on arm64 Linux.
-_PIP_TARGET_PLATFORM = [
-    "--platform=manylinux2014_aarch64",
-    "--implementation=cp",
-    "--python-version=3.14",
-    "--only-binary=:all:",
-]
+#: crhelper's import package (its distribution has the same name).
+CRHELPER_PACKAGE = "crhelper"
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
+#: Installer records that describe this machine's installation, not the package.
+_SKIPPED_METADATA = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+
+
+class HandlerAssetError(RuntimeError):
+    """The handler asset cannot be assembled from this Python environment."""
 
 
 def source_hash() -> str:
@@ -46,45 +49,90 @@ def source_hash() -> str:
     return digest.hexdigest()
 
 
-@jsii.implements(ILocalBundling)
-class _LocalBundler:
-    """Bundles with the Python running the synth, no Docker needed."""
+def crhelper_files(requirement: str = CRHELPER_REQUIREMENT) -> dict[PurePath, Path]:
+    """The installed crhelper's package and metadata files: path in the asset -> file.
 
-    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
-        output = Path(output_dir)
-        shutil.copytree(PACKAGE_DIR, output / PACKAGE_NAME, ignore=_IGNORED, dirs_exist_ok=True)
-        install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile"]
-        install += ["--disable-pip-version-check", *_PIP_TARGET_PLATFORM, "--target", output_dir]
+    Raises ``HandlerAssetError`` unless the installed release is exactly the pinned one.
+    """
+    name, _, pinned = requirement.partition("==")
+    fix = f"install it into that environment: pip install '{requirement}'"
+    try:
+        distribution = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise HandlerAssetError(
+            f"cdk-sms-registration bundles {requirement} into its Lambda asset, but {name} is "
+            f"not installed for {sys.executable}; {fix}"
+        ) from None
+    if distribution.version != pinned:
+        raise HandlerAssetError(
+            f"cdk-sms-registration bundles {requirement} into its Lambda asset, but "
+            f"{sys.executable} has {name} {distribution.version}; {fix}"
+        )
+    files = {
+        PurePath(*file.parts): Path(str(distribution.locate_file(file)))
+        for file in distribution.files or []
+        if file.suffix != ".pyc"
+        and "__pycache__" not in file.parts
+        and (
+            file.parts[0] == CRHELPER_PACKAGE
+            or (file.parts[0].endswith(".dist-info") and file.name not in _SKIPPED_METADATA)
+        )
+    }
+    if PurePath(CRHELPER_PACKAGE, "__init__.py") not in files:
+        raise HandlerAssetError(
+            f"{name} {distribution.version} for {sys.executable} lists no "
+            f"{CRHELPER_PACKAGE}/__init__.py (an install without a RECORD?); reinstall it: "
+            f"pip install --force-reinstall '{requirement}'"
+        )
+    return files
+
+
+def build_asset(target: Path) -> None:
+    """Write the asset into the empty or missing directory ``target``."""
+    shutil.copytree(PACKAGE_DIR, target / PACKAGE_NAME, ignore=_IGNORED, dirs_exist_ok=True)
+    for relative, source in crhelper_files().items():
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cdk-sms-registration"
+
+
+@functools.cache
+def asset_directory() -> Path:
+    """The assembled asset of this handler version, built at most once per machine and user."""
+    target = _cache_root() / f"handler-{source_hash()}"
+    if target.is_dir():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
+    except OSError:  # no writable cache directory: a private one for this process
+        staging = Path(tempfile.mkdtemp(prefix="cdk-sms-registration-handler-"))
+        target = staging
+    try:
+        build_asset(staging)
+        staging.chmod(0o755)  # mkdtemp makes it private; Lambda reads the files as another user
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if staging != target:
         try:
-            subprocess.run(
-                [*install, CRHELPER_REQUIREMENT], check=True, capture_output=True, text=True
-            )
-        except (OSError, subprocess.CalledProcessError) as error:
-            details = getattr(error, "stderr", "") or ""
-            print(
-                f"cdk-sms-registration: local bundling failed ({error}); trying Docker\n{details}",
-                file=sys.stderr,
-            )
-            return False
-        for leftover in output.rglob("__pycache__"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        return True
+            staging.rename(target)  # atomic: a parallel synth either wins or finds it done
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not target.is_dir():
+                raise
+    return target
 
 
 def handler_code() -> lambda_.Code:
-    """The handler asset, bundled locally or, failing that, in the Lambda bundling image."""
-    docker_command = (
-        f"cp -r /asset-input /asset-output/{PACKAGE_NAME} && "
-        f"pip install --no-deps --no-compile --target /asset-output '{CRHELPER_REQUIREMENT}'"
-    )
+    """The handler asset: a directory staged by CDK as it is, no bundling step."""
     return lambda_.Code.from_asset(
-        str(PACKAGE_DIR),
+        str(asset_directory()),
         asset_hash=source_hash(),
         asset_hash_type=AssetHashType.CUSTOM,
-        exclude=["__pycache__", "*.pyc"],
-        bundling=BundlingOptions(
-            image=RUNTIME.bundling_image,
-            command=["bash", "-c", docker_command],
-            local=_LocalBundler(),
-        ),
     )

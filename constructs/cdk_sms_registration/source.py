@@ -13,8 +13,9 @@ from constructs import Construct
 
 from cdk_sms_registration_handler.document_rules import (
     AttachmentValidationError,
-    check_content,
+    check_document_without_size_limit,
     check_size,
+    missing_file_message,
     read_local_facts,
     type_for_name,
 )
@@ -38,15 +39,23 @@ class AttachmentSource(abc.ABC):
     """The document of a registration attachment."""
 
     @staticmethod
-    def from_file(path: str) -> AttachmentSource:
+    def from_file(path: str | os.PathLike[str]) -> AttachmentSource:
         """A local PDF, JPEG or PNG, published as a CDK file asset.
 
         The file must exist, have a .pdf, .jpg, .jpeg or .png extension (any case), and contain
         what its extension says (checked by its leading bytes). Its size is checked against the
-        attachment's ``max_size_bytes`` when the attachment is constructed.
+        attachment's ``max_size_bytes`` when the attachment is constructed. A relative path is
+        relative to the directory ``cdk`` runs in; ``Path(__file__).parent / "loa.pdf"`` is
+        relative to your app's file instead.
         """
+        path = os.fspath(path)
+        if not os.path.isabs(path) and not os.path.exists(path):
+            raise AttachmentValidationError(
+                f"{missing_file_message(path)}; a relative path depends on where cdk runs, so "
+                f"build it from your app's file: Path(__file__).parent / {path!r}"
+            )
         facts = read_local_facts(path)
-        check_content(path, facts.head)
+        check_document_without_size_limit(facts)
         return _FileSource(os.path.abspath(path), facts.size_bytes)
 
     @staticmethod
@@ -55,12 +64,21 @@ class AttachmentSource(abc.ABC):
     ) -> AttachmentSource:
         """An object in an existing bucket.
 
-        The key's extension is checked now when the key is known at synth time; the object
-        itself is checked on deploy, before the service is asked to read it. ``version_id``
-        pins a version: the deploy fails unless it is the object's current version, because
-        the service reads the current one. SSE-KMS buckets need ``bucket.encryption_key``
+        ``bucket`` is an ``s3.IBucket``: for a bucket made elsewhere, import it by name with
+        ``s3.Bucket.from_bucket_name(self, "Docs", "my-bucket")``. The key's extension is
+        checked now when the key is known at synth time; the object itself is checked on
+        deploy, before the service is asked to read it. ``version_id`` pins a version: the
+        deploy fails unless it is the object's current version, because the service reads the
+        current one. SSE-KMS buckets need ``bucket.encryption_key``
         (``Bucket.from_bucket_attributes(..., encryption_key=key)`` for imported buckets).
         """
+        if isinstance(bucket, str) or not hasattr(bucket, "bucket_name"):
+            shown = bucket if isinstance(bucket, str) else "my-bucket"
+            raise AttachmentValidationError(
+                f"from_bucket bucket {bucket!r}: must be an s3.IBucket, not "
+                f"{type(bucket).__name__}; import a bucket by its name with "
+                f's3.Bucket.from_bucket_name(self, "Docs", "{shown}") and pass that'
+            )
         if not Token.is_unresolved(key):
             if not key or key.startswith("/") or any(c.isspace() for c in key):
                 raise AttachmentValidationError(

@@ -94,17 +94,29 @@ def check_max_size_setting(max_size_bytes: int) -> int:
     return max_size_bytes
 
 
-def check_size(name: str, size_bytes: int, max_size_bytes: int) -> None:
-    """Reject an empty document or one over the size limit."""
+def check_not_empty(name: str, size_bytes: int) -> None:
+    """Reject an empty document (the one message for it, at synth, in ``check`` and on deploy)."""
     if size_bytes == 0:
         raise AttachmentValidationError(
             f"{name}: is empty; a registration attachment needs content"
         )
-    if size_bytes > max_size_bytes:
+
+
+def check_size(name: str, size_bytes: int, max_size_bytes: int) -> None:
+    """Reject an empty document or one over the size limit."""
+    check_not_empty(name, size_bytes)
+    if size_bytes <= max_size_bytes:
+        return
+    message = f"{name}: is {size_bytes} bytes, over the {max_size_bytes}-byte limit"
+    if max_size_bytes < DEFAULT_MAX_SIZE_BYTES:
         raise AttachmentValidationError(
-            f"{name}: is {size_bytes} bytes, over the {max_size_bytes}-byte limit "
-            "(raise max_size_bytes if the service allows more)"
+            f"{message} set by max_size_bytes (the service itself accepts up to 5 MB, "
+            f"{DEFAULT_MAX_SIZE_BYTES} bytes)"
         )
+    raise AttachmentValidationError(
+        f"{message}; 5 MB ({DEFAULT_MAX_SIZE_BYTES} bytes) is the service's limit, so compress "
+        "the document (raise max_size_bytes only once the service accepts larger documents)"
+    )
 
 
 def check_content(name: str, head: bytes) -> DocumentType:
@@ -131,10 +143,28 @@ def check_document(facts: DocumentFacts, max_size_bytes: int) -> DocumentType:
     return check_content(facts.name, facts.head)
 
 
+def check_document_without_size_limit(facts: DocumentFacts) -> DocumentType:
+    """Every rule but the size limit (which an attachment sets), in ``check_document``'s order."""
+    type_for_name(facts.name)
+    check_not_empty(facts.name, facts.size_bytes)
+    return check_content(facts.name, facts.head)
+
+
+def missing_file_message(path: str) -> str:
+    """What to say about a file that does not exist; a relative path is shown resolved."""
+    resolved = os.path.abspath(path)
+    if os.path.isabs(path):
+        return f"{path}: file does not exist"
+    return (
+        f"{path}: file does not exist (looked for {resolved}, relative to the working "
+        f"directory {os.getcwd()})"
+    )
+
+
 def read_local_facts(path: str) -> DocumentFacts:
     """Read a local file's size and leading bytes, naming the file in any error."""
     if not os.path.exists(path):
-        raise AttachmentValidationError(f"{path}: file does not exist")
+        raise AttachmentValidationError(missing_file_message(path))
     if not os.path.isfile(path):
         raise AttachmentValidationError(f"{path}: is not a regular file")
     try:
