@@ -311,6 +311,7 @@ def test_rate_limit_is_enforced(sms_service: FakeSmsService, client: Any) -> Non
 
 def test_default_retries_ride_out_the_rate_limit(sms_service: FakeSmsService) -> None:
     sms_service.set_rate_limits({DELETE: 5.0})
+    sms_service.visibility_seconds = 0
     client = sms_service.client(
         config=botocore.config.Config(retries={"mode": "legacy", "max_attempts": 10})
     )
