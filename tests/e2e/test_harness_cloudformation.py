@@ -1,0 +1,243 @@
+"""The harness plays CloudFormation's hard moments: checked with a scripted custom resource.
+
+A tiny provider function (standard library only) answers as each resource's ``Script``
+property says: succeed after a while, fail, answer an empty physical ID, crash once, or never
+answer. The assertions are about the harness: what it cancels, which physical IDs it makes up,
+what it redelivers, when it gives up, and what the fake CloudFormation endpoint shows meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cloudformation import (
+    CANCELLED,
+    FAILED,
+    NO_RESPONSE,
+    SUCCESS,
+    CloudAssembly,
+    LambdaRuntime,
+    StackDeployment,
+)
+from .fake_cloudformation import FakeCloudFormation
+from .servers import ResponseReceiver
+
+SCRIPTED = """
+import json, os, ssl, sys, time, urllib.request
+
+def handler(event, context):
+    script = event["ResourceProperties"].get("Script", "ok")
+    if event["RequestType"] == "Delete":
+        script = "ok"
+    marker = os.path.join(os.environ["MARKERS"], event["RequestId"])
+    if script == "crash-once" and not os.path.exists(marker):
+        open(marker, "w").close()
+        sys.exit(3)
+    if script.startswith("sleep:"):
+        time.sleep(float(script.split(":")[1]))
+    if script.startswith("silent"):
+        time.sleep(float(script.split(":")[1]))
+        return
+    physical = event.get("PhysicalResourceId", "made-" + event["LogicalResourceId"])
+    body = {
+        "Status": "FAILED" if script == "fail" else "SUCCESS",
+        "Reason": "scripted",
+        "PhysicalResourceId": "" if script == "empty-id" else physical,
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "Data": {},
+    }
+    request = urllib.request.Request(
+        event["ResponseURL"], data=json.dumps(body).encode(), method="PUT",
+        headers={"Content-Type": ""},
+    )
+    urllib.request.urlopen(request, context=ssl.create_default_context()).read()
+"""
+
+STACK = "Scripted"
+
+
+def _assembly(directory: Path, scripts: dict[str, str]) -> CloudAssembly:
+    """A cloud assembly: one function (the scripted asset) and a custom resource per script."""
+    asset = directory / "asset.scripted"
+    asset.mkdir(parents=True)
+    (asset / "scripted.py").write_text(SCRIPTED)
+    resources: dict[str, Any] = {
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Handler": "scripted.handler",
+                "Runtime": "python3.14",
+                "Timeout": 30,
+                "Code": {"S3Bucket": "b", "S3Key": "scripted.zip"},
+                "Environment": {"Variables": {"MARKERS": str(directory)}},
+            },
+        },
+        "FnConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": "Fn"},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 1,
+                "MaximumEventAgeInSeconds": 60,
+            },
+        },
+    }
+    for logical_id, script in scripts.items():
+        resources[logical_id] = {
+            "Type": "Custom::Scripted",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["Fn", "Arn"]}, "Script": script},
+        }
+    (directory / f"{STACK}.template.json").write_text(json.dumps({"Resources": resources}))
+    (directory / f"{STACK}.assets.json").write_text(
+        json.dumps(
+            {
+                "files": {
+                    "scripted": {
+                        "source": {"path": asset.name, "packaging": "zip"},
+                        "destinations": {"d": {"bucketName": "b", "objectKey": "scripted.zip"}},
+                    }
+                }
+            }
+        )
+    )
+    (directory / "manifest.json").write_text(
+        json.dumps(
+            {
+                "artifacts": {
+                    STACK: {
+                        "type": "aws:cloudformation:stack",
+                        "properties": {"templateFile": f"{STACK}.template.json"},
+                    }
+                }
+            }
+        )
+    )
+    return CloudAssembly(directory)
+
+
+@pytest.fixture
+def play(
+    tmp_path: Path,
+    lambda_runtime: LambdaRuntime,
+    response_receiver: ResponseReceiver,
+    fake_cloudformation: FakeCloudFormation,
+    s3_client: Any,
+) -> Any:
+    def make(scripts: dict[str, str], **options: Any) -> StackDeployment:
+        assembly = _assembly(tmp_path / "cdk.out", scripts)
+        return StackDeployment(
+            assembly.stack(STACK),
+            runtime=lambda_runtime,
+            receiver=response_receiver,
+            s3=s3_client,
+            cloudformation=fake_cloudformation,
+            **options,
+        )
+
+    return make
+
+
+def _problems(deployment: StackDeployment) -> list[str]:
+    """What the harness flagged, but that the scripted function imports no crhelper nor boto3."""
+    return [
+        p
+        for p in deployment.verify()
+        if not p.endswith(
+            (": crhelperFile None is not in the staged asset", ": boto3 came from None")
+        )
+        and not p.startswith("log of ")
+    ]
+
+
+def _placeholder(deployment: StackDeployment, logical_id: str) -> re.Pattern[str]:
+    return re.compile(rf"{deployment.stack_name}-{logical_id}-[A-Z0-9]{{13}}")
+
+
+def test_a_failure_cancels_the_siblings_still_running(play: Any) -> None:
+    deployment = play({"Fails": "fail", "Slow": "sleep:3", "Fast": "ok"})
+    result = deployment.create_all()
+
+    assert result.status == "ROLLBACK_COMPLETE"
+    assert result.one("Create", "Fails").status == FAILED
+    slow = result.one("Create", "Slow")
+    assert slow.status == CANCELLED
+    # The rollback Delete of a cancelled Create carries an ID CloudFormation made up.
+    assert _placeholder(deployment, "Slow").fullmatch(
+        result.one("Delete", "Slow").event["PhysicalResourceId"]
+    )
+    # Its late answer was recorded, and ignored.
+    (late,) = result.late
+    assert late.logical_id == "Slow" and late.response is not None
+    assert deployment.resource_detail("Slow")["ResourceStatus"] == "DELETE_COMPLETE"
+    assert _problems(deployment) == []
+
+
+def test_an_empty_physical_id_is_rejected_and_replaced(
+    play: Any, response_receiver: ResponseReceiver
+) -> None:
+    deployment = play({"Empty": "empty-id"})
+    result = deployment.create_all()
+
+    assert result.status == "ROLLBACK_COMPLETE"
+    assert result.one("Create", "Empty").status == FAILED
+    delete = result.one("Delete", "Empty")
+    assert _placeholder(deployment, "Empty").fullmatch(delete.event["PhysicalResourceId"])
+    # The receiver flags the handler's empty ID: a real handler must never send one.
+    assert any(
+        "PhysicalResourceId '' is not a non-empty string" in p for p in response_receiver.problems
+    )
+    response_receiver.problems.clear()
+
+
+def test_a_crashed_invocation_is_delivered_again(play: Any) -> None:
+    deployment = play({"Crashy": "crash-once"})
+    result = deployment.create_all()
+
+    assert result.status == "CREATE_COMPLETE"
+    create = result.one("Create", "Crashy")
+    assert [d.exit_code for d in create.deliveries] == [1, 0]
+    assert create.status == SUCCESS
+    problems = _problems(deployment)
+    assert len([p for p in problems if "function error" in p]) == 1
+
+
+def test_no_answer_within_service_timeout_rolls_back(
+    play: Any, fake_cloudformation: FakeCloudFormation
+) -> None:
+    deployment = play({"Silent": "silent:3"}, service_timeout=1.0)
+    result = deployment.create_all()
+
+    assert result.status == "ROLLBACK_COMPLETE"
+    assert result.one("Create", "Silent").status == NO_RESPONSE
+    assert _placeholder(deployment, "Silent").fullmatch(
+        result.one("Delete", "Silent").event["PhysicalResourceId"]
+    )
+    assert deployment.current_stack_status() == "ROLLBACK_COMPLETE"
+    deployment.problems.clear()  # the scripted function never answers, on purpose
+
+
+def test_a_cancelled_update_is_rolled_back_on_the_old_physical_id(play: Any) -> None:
+    deployment = play({"Changes": "ok", "Breaks": "ok"})
+    assert deployment.create_all().status == "CREATE_COMPLETE"
+    old = deployment.physical_id("Changes")
+
+    base = {"ServiceToken": deployment.resources["Changes"].properties["ServiceToken"]}
+    result = deployment._update(
+        {"Changes": {**base, "Script": "sleep:3"}, "Breaks": {**base, "Script": "fail"}},
+        added=[],
+        removed=[],
+    )
+    assert result.status == "UPDATE_ROLLBACK_COMPLETE"
+    changes = result.select("Update", "Changes")
+    assert [sent.status for sent in changes] == [CANCELLED, SUCCESS]
+    assert changes[1].event["PhysicalResourceId"] == old
+    assert changes[1].event["ResourceProperties"]["Script"] == "ok"
+    assert deployment.physical_id("Changes") == old
+    assert _problems(deployment) == []
