@@ -17,6 +17,8 @@ from cdk_sms_registration_handler.document_rules import (
     check_local_file,
 )
 
+from . import provider_template
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -35,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help=f"size limit in bytes (default {DEFAULT_MAX_SIZE_BYTES}, the service's limit)",
     )
+    provider_template.add_parser(commands)
     return parser
 
 
@@ -55,6 +58,8 @@ def check_files(files: Sequence[str], max_size_bytes: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; exit code 0 when every file passes, 1 otherwise."""
     arguments = _parser().parse_args(argv)
+    if arguments.command == provider_template.COMMAND:
+        return provider_template.run(arguments)
     if arguments.max_size < 1:
         _parser().error("--max-size must be a positive number of bytes")
     return 1 if check_files(arguments.files, arguments.max_size) else 0
