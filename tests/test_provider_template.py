@@ -19,16 +19,18 @@ from cdk_sms_registration import SharedProviderStack
 from cdk_sms_registration.provider_template import (
     STACK_NAME,
     ProviderTemplate,
+    boundary_argument,
     bucket_argument,
     prefix_argument,
     write_zip,
 )
 
-from .cdk_apps import new_app
+from .cdk_apps import flat, new_app
 from .conftest import REPO
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 BUCKET = "my-artifacts-bucket"
+BOUNDARY = "team-boundary"
 HANDLER_INDEX = REPO / "lambda" / "cdk_sms_registration_handler" / "index.py"
 
 
@@ -47,7 +49,8 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The command run as a user runs it."""
     output = tmp_path_factory.mktemp("provider") / "out"
     result = run_cli(
-        "provider-template", "--bucket", BUCKET, "--prefix", "/lambda/sms/", "--output", str(output)
+        *("provider-template", "--bucket", BUCKET, "--prefix", "/lambda/sms/"),
+        *("--permissions-boundary", BOUNDARY, "--output", str(output)),
     )
     assert result.returncode == 0, result.stderr
     (template_path,) = output.glob("*.template.json")
@@ -88,7 +91,11 @@ def test_same_parameters_export_and_resources_as_the_cdk_stack(
     for logical_id, resource in cdk_template["Resources"].items():
         if resource["Type"] == "AWS::Lambda::Function":
             continue
-        assert template["Resources"][logical_id] == resource, logical_id
+        written_resource = json.loads(json.dumps(template["Resources"][logical_id]))
+        if resource["Type"] == "AWS::IAM::Role":
+            boundary = written_resource["Properties"].pop("PermissionsBoundary")
+            assert flat(boundary).endswith(f":policy/{BOUNDARY}")
+        assert written_resource == resource, logical_id
     assert set(template["Resources"]) == set(cdk_template["Resources"])
 
 
@@ -175,6 +182,12 @@ def test_bad_bucket(value: str, message: str) -> None:
         bucket_argument(value)
     assert str(raised.value).startswith(repr(value))
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["arn:aws:iam::*:policy/x", "has space", "arn:aws:s3:::b"])
+def test_bad_permissions_boundary(value: str) -> None:
+    with pytest.raises(ArgumentTypeError, match="neither an IAM policy name"):
+        boundary_argument(value)
 
 
 def test_bucket_may_name_the_region_and_account() -> None:

@@ -36,6 +36,8 @@ DEFAULT_OUTPUT = "sms-registration-provider"
 BUCKET_VARIABLES = {"${AWS::Region}": "${AWS_REGION}", "${AWS::AccountId}": "${AWS_ACCOUNT_ID}"}
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PREFIX = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+_POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}")
+_POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]{1,512}")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644  # a regular file Lambda's runtime user can read
 
@@ -113,6 +115,16 @@ def prefix_argument(value: str) -> str:
     return prefix
 
 
+def boundary_argument(value: str) -> str:
+    """A managed policy name (in the deploying account) or ARN for the role's boundary."""
+    if not (_POLICY_NAME.fullmatch(value) or _POLICY_ARN.fullmatch(value)):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither an IAM policy name (letters, digits and +=,.@_-) nor a "
+            "policy ARN (arn:aws:iam::111122223333:policy/NAME)"
+        )
+    return value
+
+
 def write_zip(source_dir: Path, destination: Path) -> None:
     """Zip a directory reproducibly: sorted entries, fixed dates, readable modes, no bytecode."""
     files = sorted(
@@ -150,17 +162,27 @@ def strip_cdk_metadata(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-def _synthesize(workdir: Path) -> tuple[dict[str, Any], str, Path]:
+def _synthesize(
+    workdir: Path, permissions_boundary: str | None
+) -> tuple[dict[str, Any], str, Path]:
     """The SharedProviderStack template, its handler asset's hash and staged directory."""
     import aws_cdk as cdk  # here, not at module level: the CLI's check must not start Node.js
 
     from .shared_provider import SharedProviderStack
 
+    boundary = None
+    if permissions_boundary is not None:
+        boundary = (
+            cdk.PermissionsBoundary.from_arn(permissions_boundary)
+            if permissions_boundary.startswith("arn:")
+            else cdk.PermissionsBoundary.from_name(permissions_boundary)
+        )
     app = cdk.App(outdir=str(workdir), analytics_reporting=False)
     SharedProviderStack(
         app,
         STACK_NAME,
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+        permissions_boundary=boundary,
         description=f"Custom::SmsRegistrationAttachment provider (cdk-sms-registration "
         f"{__version__}, written by python -m cdk_sms_registration {COMMAND})",
     )
@@ -175,19 +197,26 @@ def _synthesize(workdir: Path) -> tuple[dict[str, Any], str, Path]:
 
 
 def write_provider_template(
-    output_dir: Path | str, bucket: str, prefix: str = ""
+    output_dir: Path | str,
+    bucket: str,
+    prefix: str = "",
+    *,
+    permissions_boundary: str | None = None,
 ) -> ProviderTemplate:
     """Write the standalone provider template and the handler zip it names into ``output_dir``.
 
     The zip is named after the handler asset's hash, so a release with a changed handler never
-    overwrites the zip an existing stack was deployed from.
+    overwrites the zip an existing stack was deployed from. ``permissions_boundary`` (a managed
+    policy name or ARN) becomes the provider role's ``PermissionsBoundary``.
     """
     bucket = bucket_argument(bucket)
     prefix = prefix_argument(prefix)
+    if permissions_boundary is not None:
+        permissions_boundary = boundary_argument(permissions_boundary)
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sms-provider-synth-") as workdir:
-        template, asset_hash, staged = _synthesize(Path(workdir))
+        template, asset_hash, staged = _synthesize(Path(workdir), permissions_boundary)
         zip_name = f"{ZIP_STEM}-{asset_hash}.zip"
         key = f"{prefix}/{zip_name}" if prefix else zip_name
         functions = [
@@ -227,6 +256,12 @@ def add_parser(commands: Any) -> None:
         "--prefix", default="", type=prefix_argument, help="key prefix for the zip, e.g. lambda"
     )
     parser.add_argument(
+        "--permissions-boundary",
+        type=boundary_argument,
+        metavar="POLICY",
+        help="managed policy name or ARN to set as the provider role's permissions boundary",
+    )
+    parser.add_argument(
         "--output",
         default=DEFAULT_OUTPUT,
         metavar="DIR",
@@ -236,6 +271,11 @@ def add_parser(commands: Any) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     """Write the template and zip, print the next commands; exit code 0."""
-    written = write_provider_template(arguments.output, arguments.bucket, arguments.prefix)
+    written = write_provider_template(
+        arguments.output,
+        arguments.bucket,
+        arguments.prefix,
+        permissions_boundary=arguments.permissions_boundary,
+    )
     print(written.next_steps())
     return 0
