@@ -6,7 +6,8 @@ bucket. Teams that deploy with plain CloudFormation (``aws cloudformation deploy
 Service Catalog) get a template and the handler zip it names, with the same parameters and
 export as ``cdk deploy SmsRegistrationAttachmentProvider``.
 
-The CDK is imported inside ``write_provider_template`` only: ``check`` must not start Node.js.
+The CDK (and so Node.js) is imported only when a template is written: the CLI's ``check`` must
+not start Node.js.
 """
 
 from __future__ import annotations
