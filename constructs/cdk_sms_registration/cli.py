@@ -21,6 +21,7 @@ from cdk_sms_registration_handler.document_rules import (
 )
 
 from ._version import __version__
+from . import provider_template
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help=f"size limit in bytes (default {DEFAULT_MAX_SIZE_BYTES}, the service's limit)",
     )
+    provider_template.add_parser(commands)
     return parser
 
 
@@ -93,6 +95,8 @@ def check_files(paths: Sequence[str], max_size_bytes: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; exit code 0 when every document passes, 1 otherwise."""
     arguments = _parser().parse_args(argv)
+    if arguments.command == provider_template.COMMAND:
+        return provider_template.run(arguments)
     if arguments.max_size < 1:
         _parser().error("--max-size must be a positive number of bytes")
     return 1 if check_files(arguments.paths, arguments.max_size) else 0

@@ -135,8 +135,6 @@ def _cli_synth(outdir: Path) -> Path:
         "PATH": os.pathsep.join(
             [str(REPO / ".venv" / "bin"), str(REPO / "node_modules" / ".bin"), os.environ["PATH"]]
         ),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "20",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
     }
     command = [str(REPO / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices"]
