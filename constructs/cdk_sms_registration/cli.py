@@ -20,8 +20,8 @@ from cdk_sms_registration_handler.document_rules import (
     check_local_file,
 )
 
-from ._version import __version__
 from . import provider_template
+from ._version import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
