@@ -61,6 +61,8 @@ class SharedProviderStack(Stack):
             description="KMS key ARNs of SSE-KMS buckets, comma-separated (empty for none)",
         )
         provider = RegistrationAttachmentProvider(self, "SmsRegistrationAttachmentProvider")
+        # Hand-written templates may declare Custom::SmsRegistration with the same token.
+        provider.enable_registrations()
         provider.policy.add_statements(
             iam.PolicyStatement(
                 sid="ReadListedDocuments",
@@ -93,5 +95,6 @@ class SharedProviderStack(Stack):
             "ServiceToken",
             value=provider.service_token,
             export_name=export_name,
-            description="ServiceToken for Type: Custom::SmsRegistrationAttachment",
+            description="ServiceToken for Custom::SmsRegistrationAttachment and "
+            "Custom::SmsRegistration",
         )
