@@ -608,7 +608,6 @@ def test_create_without_submit_leaves_a_draft(sms: Sms) -> None:
     sms.definitions()
     sms.created()
     sms.put("companyInfo.companyName", TextValue="Example Corp")
-    sms.described("CREATED")
     _, data = lifecycle.create(request, sms.client, deadline())
     assert (data["RegistrationStatus"], data["VersionStatus"]) == ("CREATED", "DRAFT")
     assert "SubmitRegistrationVersion" not in sms.calls
@@ -681,6 +680,19 @@ def test_running_out_of_time_stops_writing_and_deletes_the_draft(sms: Sms) -> No
     assert (
         str(raised.value) == f"out of time: 1 of 4 field writes made; registration {REG_ID} deleted"
     )
+
+
+def test_a_duplicate_delivery_after_submit_writes_nothing(sms: Sms) -> None:
+    sms.definitions()
+    sms.stub.add_response(
+        "create_registration",
+        sms.registration("SUBMITTED"),
+        {"RegistrationType": TYPE, "Tags": ANY, "ClientToken": ANY},
+    )
+    sms.version("SUBMITTED")
+    physical_id, data = lifecycle.create(event("Create", properties()), sms.client, deadline())
+    assert (physical_id, data["VersionStatus"]) == (REG_ID, "SUBMITTED")
+    assert writes(sms) == ["CreateRegistration"]
 
 
 def test_a_failed_cleanup_is_left_for_the_rollback(sms: Sms) -> None:
@@ -876,7 +888,6 @@ def test_a_registration_gone_from_the_service_is_replaced(sms: Sms) -> None:
     sms.definitions()
     sms.created(registration_id=NEW_ID)
     sms.put("companyInfo.companyName", registration_id=NEW_ID, TextValue="Example Corp")
-    sms.described("CREATED", registration_id=NEW_ID)
     new = properties(Fields=FIELDS[:1], Submit=None, Associations=None)
     physical_id, _ = lifecycle.update(updated(new), sms.client, deadline())
     assert physical_id == NEW_ID

@@ -157,15 +157,25 @@ def _create(
     logger.info("created registration %s (%s)", registration_id, spec.registration_type)
     if on_created is not None:
         on_created(registration_id)
+    if created.get("RegistrationStatus") != "CREATED" or created.get("CurrentVersionNumber") != 1:
+        # The ClientToken gave back what an earlier delivery of this very request made, and it
+        # has moved on (submitted, or a later version): writing again could only break it.
+        logger.info(
+            "registration %s was made by an earlier delivery; nothing to write", registration_id
+        )
+        number = int(created.get("CurrentVersionNumber", 1))
+        current = registrations.describe_version(sms, registration_id, number, deadline)
+        return registration_id, registrations.attributes(created, current)
     writer = _Writer(sms, registration_id, definitions, _work_deadline(deadline))
     try:
         writer.put_all(spec.fields)
         _associate(sms, registration_id, spec.associations, None, writer.deadline)
-        version = _submit(sms, registration_id, writer) if spec.submit else None
-        described = registrations.describe(sms, registration_id, writer.deadline) or created
-        if version is None:
-            version = {"VersionNumber": created.get("CurrentVersionNumber", 1)}
-            version["RegistrationVersionStatus"] = registrations.DRAFT
+        described: Mapping[str, Any] = created
+        version = {"VersionNumber": 1, "RegistrationVersionStatus": registrations.DRAFT}
+        if spec.submit:
+            version = _submit(sms, registration_id, writer)
+            # Submitting moves the registration's status too.
+            described = registrations.describe(sms, registration_id, writer.deadline) or created
     except Exception as error:
         what = writer.explain(error, len(spec.fields))
         outcome = _delete_draft(sms, registration_id, deadline, left_for_rollback=not replacing)
