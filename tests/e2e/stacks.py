@@ -196,6 +196,18 @@ def _bad_registration_stack(app: cdk.App, name: str) -> None:
     )
 
 
+def _draft_registration_stack(app: cdk.App, name: str) -> None:
+    """A draft registration with one value: no association, no submit."""
+    stack = cdk.Stack(app, name, env=ENV)
+    Registration(
+        stack,
+        REGISTRATION,
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields={"contactInfo.lastName": PRIVATE_NAME},
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
 def build(outdir: Path) -> Path:
     """Synthesize every e2e stack into ``outdir``; returns the cloud assembly directory."""
     # The CDK CLI turns path metadata on; the harness finds resources by their construct path.
@@ -220,6 +232,7 @@ def build(outdir: Path) -> Path:
     _registration_stack(app, "RegV2", tags=REGISTRATION_TAGS_V2, removal_policy=retain)
     _registration_stack(app, "RegDestroy", tags=REGISTRATION_TAGS_V1, removal_policy=destroy)
     _bad_registration_stack(app, "RegBad")
+    _draft_registration_stack(app, "RegDraft")
     SharedProviderStack(app, "SharedProvider", env=ENV)
     app.synth()
     return outdir

@@ -23,7 +23,7 @@ from cdk_sms_registration_handler.registration_contract import (
 )
 from cdk_sms_registration_handler.resource_contract import owner_mark
 
-from .cloudformation import SUCCESS, CloudAssembly, DeployResult, StackDeployment
+from .cloudformation import NO_RESPONSE, SUCCESS, CloudAssembly, DeployResult, StackDeployment
 from .conftest import Deploy
 from .fake_sms import FakeSmsService
 from .stacks import (
@@ -201,3 +201,31 @@ def test_an_unknown_field_fails_naming_it_and_leaves_nothing(
     assert [s.status for s in rollback] == [SUCCESS]
     assert rollback[0].physical_id == failed.physical_id
     _assert_no_values_leaked(created)
+
+
+def test_a_create_past_service_timeout_deletes_its_draft(
+    deploy: Deploy, sms_service: FakeSmsService
+) -> None:
+    """CloudFormation gives up while a field write hangs; the handler deletes what it made."""
+    sms_service.set_faults(hang_seconds={"PutRegistrationFieldValue": 4.0})
+    deployment = deploy("RegDraft", service_timeout=2.5)
+    result = deployment.create_all()
+
+    assert result.status == "ROLLBACK_COMPLETE", result.statuses
+    lid = _registration_lid(deployment)
+    create = result.one("Create", lid)
+    assert create.status == NO_RESPONSE
+    # The rollback's Delete names the ID CloudFormation made up: nothing to delete, no call.
+    delete = result.one("Delete", lid)
+    assert delete.status == SUCCESS
+    assert delete.event["PhysicalResourceId"].startswith(f"{deployment.stack_name}-")
+    (late,) = result.late
+    assert late.reason.startswith("CloudFormation no longer waits"), late.reason
+    [made] = sms_service.registrations.write_counts()
+    assert late.physical_id == made and f"registration {made} deleted" in late.reason
+    gone = sms_service.registrations.registration(made)
+    assert gone is not None and gone["Deleted"] is True
+    operations = [entry["Operation"] for entry in gone["WriteLog"]]
+    assert operations == ["CreateRegistration", "PutRegistrationFieldValue", "DeleteRegistration"]
+    assert sms_service.registrations.live_registrations() == []
+    _assert_no_values_leaked(DeployResult(result.status, [*result.requests, *result.late]))
