@@ -65,7 +65,25 @@ def test_reads_only_the_listed_objects(shared: dict[str, Any]) -> None:
         )
         assert not any(action in ("s3:*", "*") for action in actions)
         if statement["Resource"] == "*":
-            assert actions == ["sms-voice:CreateRegistrationAttachment"]
+            # Only actions without a resource type, and both creates under a tag condition.
+            assert set(actions) <= {
+                "sms-voice:CreateRegistrationAttachment",
+                "sms-voice:CreateRegistration",
+                "sms-voice:DescribeRegistrationFieldDefinitions",
+                "sms-voice:DescribeRegistrationSectionDefinitions",
+                "sms-voice:DescribeRegistrationTypeDefinitions",
+            }
+            if any(action.startswith("sms-voice:Create") for action in actions):
+                assert "Null" in statement["Condition"]
+
+
+def test_serves_registrations_too(shared: dict[str, Any]) -> None:
+    sids = {
+        s.get("Sid")
+        for p in _policies(shared)
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    }
+    assert {"CreateTaggedRegistrations", "ChangeOwnRegistrations", "AskCloudFormation"} <= sids
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from cdk_sms_registration_handler.document_rules import (
     DEFAULT_MAX_SIZE_BYTES,
     AttachmentValidationError,
 )
+from cdk_sms_registration_handler.registration_contract import RegistrationValidationError
 from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE
 
 from ._version import __version__
@@ -21,6 +22,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from .attachment import IRegistrationAttachment, RegistrationAttachment
     from .provider import RegistrationAttachmentProvider
+    from .registration import IRegistration, Registration
     from .shared_provider import (
         SERVICE_TOKEN_EXPORT_NAME,
         SharedProviderStack,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 # The class lives with the rules the handler shares; this is its public home, and tracebacks
 # and docs show it as cdk_sms_registration.AttachmentValidationError.
 AttachmentValidationError.__module__ = __name__
+RegistrationValidationError.__module__ = __name__
 
 #: Public name -> the submodule that defines it (imported on first access).
 _LAZY = {
@@ -38,6 +41,8 @@ _LAZY = {
     "IRegistrationAttachment": ".attachment",
     "RegistrationAttachment": ".attachment",
     "RegistrationAttachmentProvider": ".provider",
+    "IRegistration": ".registration",
+    "Registration": ".registration",
     "SERVICE_TOKEN_EXPORT_NAME": ".shared_provider",
     "SharedProviderStack": ".shared_provider",
     "import_service_token": ".shared_provider",
@@ -49,9 +54,12 @@ __all__ = [
     "SERVICE_TOKEN_EXPORT_NAME",
     "AttachmentSource",
     "AttachmentValidationError",
+    "IRegistration",
     "IRegistrationAttachment",
+    "Registration",
     "RegistrationAttachment",
     "RegistrationAttachmentProvider",
+    "RegistrationValidationError",
     "SharedProviderStack",
     "__version__",
     "import_service_token",

@@ -18,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IValidation
 
+from cdk_sms_registration_handler.registration_contract import OWNER_TAG_KEY
 from cdk_sms_registration_handler.resource_contract import SOURCE_TAG_KEY
 
 from .handler_asset import ARCHITECTURE, HANDLER, RUNTIME, handler_code
@@ -45,6 +46,9 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 IAM_INLINE_POLICY_LIMIT = 10_240
 #: Generous room for everything but per-object grants (measured: about 2,050 characters).
 FIXED_POLICY_CHARS = 3_000
+#: The registration statements, added only to stacks with registrations (measured: about
+#: 1,500 characters).
+REGISTRATION_POLICY_CHARS = 2_000
 #: Unresolved bucket names are estimated at S3's maximum length, keys at a long path.
 _TOKEN_BUCKET_CHARS = 63
 _TOKEN_KEY_CHARS = 200
@@ -64,6 +68,33 @@ WRITE_ACTIONS = [
 CLOUDFORMATION_READ_ACTIONS = [
     "cloudformation:DescribeStacks",
     "cloudformation:DescribeStackResource",
+]
+
+#: Registration reads (``registration/*``) stay unconditioned, like attachment reads.
+REGISTRATION_READ_ACTIONS = [
+    "sms-voice:DescribeRegistrations",
+    "sms-voice:DescribeRegistrationVersions",
+    "sms-voice:DescribeRegistrationFieldValues",
+    "sms-voice:ListRegistrationAssociations",
+    "sms-voice:ListTagsForResource",
+]
+#: Registration writes only on registrations that carry the handler's owner tag.
+REGISTRATION_WRITE_ACTIONS = [
+    "sms-voice:PutRegistrationFieldValue",
+    "sms-voice:DeleteRegistrationFieldValue",
+    "sms-voice:CreateRegistrationAssociation",
+    "sms-voice:SubmitRegistrationVersion",
+    "sms-voice:CreateRegistrationVersion",
+    "sms-voice:DiscardRegistrationVersion",
+    "sms-voice:DeleteRegistration",
+    "sms-voice:TagResource",
+    "sms-voice:UntagResource",
+]
+#: Field definitions have no resource type: IAM takes only Resource "*" for them.
+REGISTRATION_DEFINITION_ACTIONS = [
+    "sms-voice:DescribeRegistrationFieldDefinitions",
+    "sms-voice:DescribeRegistrationSectionDefinitions",
+    "sms-voice:DescribeRegistrationTypeDefinitions",
 ]
 
 
@@ -202,6 +233,68 @@ class RegistrationAttachmentProvider(Construct):
         self._object_grant_chars = 0
         self.node.add_validation(_PolicySizeValidation(self))
 
+    def enable_registrations(self) -> None:
+        """Let the handler manage registrations too; once, and only for stacks that have one."""
+        if getattr(self, "_registrations_enabled", False):
+            return
+        self._registrations_enabled = True
+        registrations_arn = Stack.of(self).format_arn(
+            service="sms-voice", resource="registration", resource_name="*"
+        )
+        self.policy.add_statements(
+            # Like attachments: no resource type, so "*" narrowed to the handler's own tagged
+            # requests (every registration it creates carries the owner mark).
+            iam.PolicyStatement(
+                sid="CreateTaggedRegistrations",
+                actions=["sms-voice:CreateRegistration"],
+                resources=["*"],
+                conditions={"Null": {f"aws:RequestTag/{OWNER_TAG_KEY}": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadRegistrationDefinitions",
+                actions=REGISTRATION_DEFINITION_ACTIONS,
+                resources=["*"],
+            ),
+            # Tagging on create needs TagResource too; the request carries the owner tag.
+            iam.PolicyStatement(
+                sid="TagRegistrationOnCreate",
+                actions=["sms-voice:TagResource"],
+                resources=[registrations_arn],
+                conditions={"Null": {f"aws:RequestTag/{OWNER_TAG_KEY}": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="ReadRegistrations",
+                actions=REGISTRATION_READ_ACTIONS,
+                resources=[registrations_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ChangeOwnRegistrations",
+                actions=REGISTRATION_WRITE_ACTIONS,
+                resources=[registrations_arn],
+                conditions={"Null": {f"aws:ResourceTag/{OWNER_TAG_KEY}": "false"}},
+            ),
+            iam.PolicyStatement(
+                sid="KeepOwnerTag",
+                effect=iam.Effect.DENY,
+                actions=["sms-voice:UntagResource"],
+                resources=[registrations_arn],
+                conditions={"ForAnyValue:StringEquals": {"aws:TagKeys": [OWNER_TAG_KEY]}},
+            ),
+        )
+        acknowledge_wildcard_resource(
+            self.policy,
+            "*",
+            "CreateRegistrationAttachment, CreateRegistration and the registration definition "
+            "reads have no resource type, so IAM takes only Resource '*'; both creates carry a "
+            "Null condition on the handler's own request tag",
+        )
+        acknowledge_wildcard_resource(
+            self.policy,
+            registrations_arn,
+            "the service assigns registration IDs at deploy time; the handler manages only "
+            "registrations of this account and region",
+        )
+
     @property
     def service_token(self) -> str:
         """The ServiceToken of every attachment: the function's ARN."""
@@ -248,7 +341,12 @@ class RegistrationAttachmentProvider(Construct):
     @property
     def estimated_policy_chars(self) -> int:
         """An upper estimate of the policy's size once CloudFormation resolves it."""
-        return FIXED_POLICY_CHARS + self._object_grant_chars
+        registrations = getattr(self, "_registrations_enabled", False)
+        return (
+            FIXED_POLICY_CHARS
+            + self._object_grant_chars
+            + (REGISTRATION_POLICY_CHARS if registrations else 0)
+        )
 
     def _grant_key(self, key: kms.IKey | None) -> None:
         if key is not None:

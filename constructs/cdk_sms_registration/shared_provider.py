@@ -73,6 +73,8 @@ class SharedProviderStack(Stack):
             "the shared provider serves templates of every stack in its account and region; it "
             "only describes a request's own stack (read-only) to tell whether it is still awaited",
         )
+        # Hand-written templates may declare Custom::SmsRegistration with the same token.
+        provider.enable_registrations()
         provider.policy.add_statements(
             iam.PolicyStatement(
                 sid="ReadListedDocuments",
@@ -105,5 +107,6 @@ class SharedProviderStack(Stack):
             "ServiceToken",
             value=provider.service_token,
             export_name=export_name,
-            description="ServiceToken for Type: Custom::SmsRegistrationAttachment",
+            description="ServiceToken for Custom::SmsRegistrationAttachment and "
+            "Custom::SmsRegistration",
         )

@@ -1,4 +1,6 @@
-"""Lambda entry point: CloudFormation events for ``Custom::SmsRegistrationAttachment``.
+"""Lambda entry point: ``Custom::SmsRegistrationAttachment`` and ``Custom::SmsRegistration``.
+
+Each request function dispatches once on ``ResourceType``.
 
 crhelper answers CloudFormation (the ResponseURL PUT, FAILED on any exception, FAILED just
 before the Lambda deadline); the functions below do one request type each. Errors are raised
@@ -7,7 +9,8 @@ with the key fact first because CloudFormation shows at most 256 characters of a
 CloudFormation cancels requests, stops waiting after ServiceTimeout, sends physical IDs it made
 up, and delivers a request more than once. So: every answer names the resource (never an empty
 physical ID), a Create or replacement that CloudFormation no longer waits for removes what it
-made before answering, and a Delete deletes only an attachment this resource made.
+made before answering, and a Delete deletes only what this resource made. Registration field
+values never reach a reason, the response Data or a log line: only paths.
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from . import attachments, request_state
+from . import attachments, registration_lifecycle, registrations, request_state
 from .document_rules import AttachmentValidationError
+from .registration_contract import OWNER_TAG_KEY
+from .registration_contract import RESOURCE_TYPE as REGISTRATION_TYPE
+from .registration_lifecycle import RegistrationFailed
 from .resource_contract import (
     ATTACHMENT_ID_PATTERN,
     SOURCE_TAG_KEY,
@@ -124,6 +130,8 @@ def on_create(event: dict[str, Any], context: Any) -> str:
     # crhelper's own answers (a failure, its timeout) carry this until an attachment exists: an
     # empty physical ID would be rejected, and on_delete knows this one means "nothing made".
     helper.PhysicalResourceId = helper.generate_physical_id(event)
+    if _is_registration(event):
+        return _create_registration(event, _deadline(context))
     spec = parse_properties(event["ResourceProperties"])
     return _create_attachment(event, spec, _deadline(context), replacing=None, phase=None)
 
@@ -135,6 +143,8 @@ def on_update(event: dict[str, Any], context: Any) -> str:
     attachment_id: str = event["PhysicalResourceId"]
     # crhelper's own timeout answer uses this: it must name the resource, never be empty.
     helper.PhysicalResourceId = attachment_id
+    if _is_registration(event):
+        return _update_registration(event, _deadline(context))
     spec = parse_properties(event["ResourceProperties"])
     deadline = _deadline(context)
     # Read first: a rollback Update (sent while the stack is UPDATE_ROLLBACK_IN_PROGRESS) is
@@ -166,6 +176,8 @@ def on_delete(event: dict[str, Any], context: Any) -> str:
     attachment_id: str = event["PhysicalResourceId"]
     # crhelper's own timeout answer uses this: it must name the resource, never be empty.
     helper.PhysicalResourceId = attachment_id
+    if _is_registration(event):
+        return _delete_registration(event, _deadline(context))
     if not _could_be_attachment_id(attachment_id, event):
         # A placeholder: crhelper's or ours after a failed Create, or one CloudFormation made up
         # for a cancelled Create. No attachment was recorded under it.
@@ -208,7 +220,8 @@ def _holds_source(tags: dict[str, str], spec: AttachmentSpec, old_properties: An
 _CLOUDFORMATION_PLACEHOLDER = re.compile(r"[A-Za-z0-9-]+-[A-Z0-9]{12,13}")
 
 
-def _could_be_attachment_id(physical_id: str, event: dict[str, Any]) -> bool:
+def _is_placeholder(physical_id: str, event: dict[str, Any]) -> bool:
+    """A physical ID crhelper or CloudFormation made up: no resource was recorded under it."""
     stack_name = event["StackId"].split("/")[1] if "/" in event["StackId"] else ""
     crhelper_placeholder = re.fullmatch(
         re.escape(f"{stack_name}_{event['LogicalResourceId']}_") + "[A-Z0-9]{8}", physical_id
@@ -216,9 +229,12 @@ def _could_be_attachment_id(physical_id: str, event: dict[str, Any]) -> bool:
     cloudformation_placeholder = physical_id.startswith(
         f"{stack_name[:20]}-"
     ) and _CLOUDFORMATION_PLACEHOLDER.fullmatch(physical_id)
+    return crhelper_placeholder is not None or bool(cloudformation_placeholder)
+
+
+def _could_be_attachment_id(physical_id: str, event: dict[str, Any]) -> bool:
     return (
-        crhelper_placeholder is None
-        and not cloudformation_placeholder
+        not _is_placeholder(physical_id, event)
         and ATTACHMENT_ID_PATTERN.fullmatch(physical_id) is not None
     )
 
@@ -296,3 +312,108 @@ def _discard(attachment_id: str, deadline: Deadline, *, left_for_rollback: bool)
         if left_for_rollback:
             return "not deleted yet; the rollback Delete retries it"
         return f"could not be deleted: delete it by hand (tag {SOURCE_TAG_KEY})"
+
+
+# Custom::SmsRegistration ------------------------------------------------------------------
+
+
+def _is_registration(event: dict[str, Any]) -> bool:
+    return event.get("ResourceType") == REGISTRATION_TYPE
+
+
+def _name_registration(registration_id: str) -> None:
+    # Any FAILED answer from here on (crhelper's timeout answer included) names the draft, so
+    # CloudFormation's rollback sends a Delete for it and nothing is orphaned.
+    helper.PhysicalResourceId = registration_id
+
+
+def _create_registration(event: dict[str, Any], deadline: Deadline) -> str:
+    sms = _client("pinpoint-sms-voice-v2")
+    try:
+        registration_id, data = registration_lifecycle.create(
+            event, sms, deadline, on_created=_name_registration
+        )
+    except RegistrationFailed as error:
+        # from None: the cause may carry a service message, and crhelper logs the traceback.
+        raise RequestFailed(str(error)) from None
+    _answer_if_awaited(event, registration_id, deadline, phase=None)
+    helper.Data.update(data)
+    return registration_id
+
+
+def _update_registration(event: dict[str, Any], deadline: Deadline) -> str:
+    registration_id: str = event["PhysicalResourceId"]
+    # Read first, as for attachments: a replacement made for a forward Update that
+    # CloudFormation cancelled is told apart from one made for a rollback Update.
+    phase = request_state.stack_status(_client("cloudformation"), event["StackId"], deadline)
+    sms = _client("pinpoint-sms-voice-v2")
+    try:
+        answered_id, data = registration_lifecycle.update(event, sms, deadline)
+    except RegistrationFailed as error:
+        raise RequestFailed(str(error)) from None
+    if answered_id != registration_id:
+        _answer_if_awaited(event, answered_id, deadline, phase=phase)
+    helper.Data.update(data)
+    return answered_id
+
+
+def _answer_if_awaited(
+    event: dict[str, Any], registration_id: str, deadline: Deadline, *, phase: str | None
+) -> None:
+    """Delete a registration made for a request CloudFormation no longer waits for."""
+    state = request_state.verdict(
+        _client("cloudformation"), event, registration_id, deadline, phase_at_start=phase
+    )
+    if state.awaited:
+        return
+    # Cancelled, or past ServiceTimeout: CloudFormation ignores this answer, and its rollback
+    # will neither record nor delete this registration. Remove it now or it is orphaned.
+    try:
+        outcome = registrations.delete(_client("pinpoint-sms-voice-v2"), registration_id, deadline)
+    except Exception as error:
+        logger.error(
+            "could not delete registration %s: %s",
+            registration_id,
+            registrations.safe_error_text(error),
+        )
+        outcome = f"could not be deleted: delete it by hand (tag {OWNER_TAG_KEY})"
+    raise RequestFailed(
+        f"CloudFormation no longer waits for this request ({state.why}); "
+        f"registration {registration_id} {outcome}"
+    )
+
+
+def _delete_registration(event: dict[str, Any], deadline: Deadline) -> str:
+    registration_id: str = event["PhysicalResourceId"]
+    if _is_placeholder(registration_id, event):
+        logger.info(
+            "%s is a placeholder, not a registration ID; nothing to delete", registration_id
+        )
+        return registration_id
+    sms = _client("pinpoint-sms-voice-v2")
+    if not _registration_made_here(sms, event, registration_id, deadline):
+        logger.warning("registration %s was not made by this resource; left alone", registration_id)
+        return registration_id
+    try:
+        outcome = registration_lifecycle.delete(event, sms, deadline)
+    except RegistrationFailed as error:
+        raise RequestFailed(str(error)) from None
+    logger.info("registration %s: %s", registration_id, outcome)
+    return registration_id
+
+
+def _registration_made_here(
+    sms: Any, event: dict[str, Any], registration_id: str, deadline: Deadline
+) -> bool:
+    """False only for a registration that carries another owner mark, or none."""
+    try:
+        current = registrations.describe(sms, registration_id, deadline)
+    except Exception as error:
+        # An ID the service rejects, or a read that failed: the Delete itself decides.
+        logger.info("cannot describe %s: %s", registration_id, registrations.safe_error_text(error))
+        return True
+    if current is None or current.get("RegistrationStatus") == registrations.DELETED:
+        return True  # the Delete says "already gone"
+    tags = attachments.read_tags(sms, str(current["RegistrationArn"]), deadline)
+    owner = owner_mark(event["StackId"], event["LogicalResourceId"])
+    return tags.get(OWNER_TAG_KEY) == owner

@@ -8,13 +8,19 @@ is a stack update, as ``cdk deploy`` of a changed app would be.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_sms_registration import AttachmentSource, RegistrationAttachment, SharedProviderStack
+from cdk_sms_registration import (
+    AttachmentSource,
+    Registration,
+    RegistrationAttachment,
+    SharedProviderStack,
+)
 
 from ..conftest import SAMPLE_JPEG, SAMPLE_PDF, SAMPLE_PDF_V2, SAMPLE_PNG
 
@@ -38,6 +44,36 @@ BAD_KEYS = {
     "Denied": "docs/letter.pdf",
 }
 BATCH_KEY = "batch/letter.pdf"
+
+#: The registration stacks: construct ID, the parameter with the toll-free number's ID.
+REGISTRATION = "TollFree"
+NUMBER_PARAMETER = "TollFreeNumberId"
+OPT_IN_PATH = "messagingUseCase.optInImage"
+#: A declared value that is personal data: it must never reach a reason, Data or a log.
+PRIVATE_NAME = "Jane Q. Private"
+#: Every kind of value: text, one SELECT choice, several, and (OPT_IN_PATH) an attachment.
+REGISTRATION_FIELDS: dict[str, str | list[str]] = {
+    "companyInfo.companyName": "Example Corp",
+    "companyInfo.website": "https://example.com",
+    "companyInfo.address1": "1 Main Street",
+    "companyInfo.city": "Springfield",
+    "companyInfo.state": "IL",
+    "companyInfo.zipCode": "62701",
+    "companyInfo.isoCountryCode": "US",
+    "companyInfo.businessType": "PRIVATE_PROFIT",
+    "contactInfo.firstName": "Jane",
+    "contactInfo.lastName": PRIVATE_NAME,
+    "contactInfo.supportEmail": "support@example.com",
+    "contactInfo.supportPhoneNumber": "+12175550100",
+    "messagingUseCase.monthlyMessageVolume": "10,000",
+    "messagingUseCase.useCaseCategory": ["ACCOUNT_NOTIFICATIONS", "DELIVERY_NOTIFICATIONS"],
+    "messagingUseCase.useCaseDetails": "Order and delivery updates for our customers",
+    "messagingUseCase.optInDescription": "Customers opt in on the checkout page",
+    "messageSamples.messageSample1": "Your order 1234 has shipped and arrives Friday.",
+}
+REGISTRATION_TAGS_V1 = {"team": "messaging"}
+REGISTRATION_TAGS_V2 = {"team": "sms"}
+UNKNOWN_PATH = "companyInfo.compnyName"
 
 
 def _file_stack(app: cdk.App, name: str, path: Path, tags: dict[str, str]) -> None:
@@ -122,6 +158,56 @@ def _tagged_stack(app: cdk.App, name: str) -> None:
     cdk.Tags.of(stack).add("owner", "stack")
 
 
+def _registration_stack(
+    app: cdk.App,
+    name: str,
+    *,
+    tags: dict[str, str],
+    removal_policy: cdk.RemovalPolicy,
+    fields: dict[str, str | list[str]] | None = None,
+) -> None:
+    """A toll-free registration: every kind of value, an attachment made from a file, the
+    number (a parameter) associated before submit."""
+    stack = cdk.Stack(app, name, env=ENV)
+    number = cdk.CfnParameter(stack, NUMBER_PARAMETER, type="String").value_as_string
+    declared: dict[str, Any] = dict(REGISTRATION_FIELDS if fields is None else fields)
+    declared[OPT_IN_PATH] = AttachmentSource.from_file(str(SAMPLE_PNG))
+    Registration(
+        stack,
+        REGISTRATION,
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields=declared,
+        associations=[number],
+        submit=True,
+        tags=tags,
+        removal_policy=removal_policy,
+    )
+
+
+def _bad_registration_stack(app: cdk.App, name: str) -> None:
+    """A registration whose declaration names a field the type does not have."""
+    stack = cdk.Stack(app, name, env=ENV)
+    Registration(
+        stack,
+        REGISTRATION,
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields={UNKNOWN_PATH: "Example Corp", "contactInfo.lastName": PRIVATE_NAME},
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
+def _draft_registration_stack(app: cdk.App, name: str) -> None:
+    """A draft registration with one value: no association, no submit."""
+    stack = cdk.Stack(app, name, env=ENV)
+    Registration(
+        stack,
+        REGISTRATION,
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields={"contactInfo.lastName": PRIVATE_NAME},
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
 def build(outdir: Path) -> Path:
     """Synthesize every e2e stack into ``outdir``; returns the cloud assembly directory."""
     # The CDK CLI turns path metadata on; the harness finds resources by their construct path.
@@ -141,6 +227,12 @@ def build(outdir: Path) -> Path:
     _trio_stack(app, "TrioV2", SAMPLE_PDF_V2, with_photo=True)
     _load_stack(app, "Load")
     _tagged_stack(app, "Tagged")
+    retain, destroy = cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.DESTROY
+    _registration_stack(app, "RegV1", tags=REGISTRATION_TAGS_V1, removal_policy=retain)
+    _registration_stack(app, "RegV2", tags=REGISTRATION_TAGS_V2, removal_policy=retain)
+    _registration_stack(app, "RegDestroy", tags=REGISTRATION_TAGS_V1, removal_policy=destroy)
+    _bad_registration_stack(app, "RegBad")
+    _draft_registration_stack(app, "RegDraft")
     SharedProviderStack(app, "SharedProvider", env=ENV)
     app.synth()
     return outdir

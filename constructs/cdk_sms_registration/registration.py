@@ -1,0 +1,295 @@
+"""The ``Registration`` construct and its imported counterpart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import jsii
+from aws_cdk import (
+    CfnResource,
+    IResolvable,
+    IResolveContext,
+    ITaggableV2,
+    RemovalPolicy,
+    Resource,
+    Stack,
+    TagManager,
+    TagType,
+    Token,
+)
+from constructs import Construct, Node
+
+from cdk_sms_registration_handler import registration_contract as contract
+from cdk_sms_registration_handler.registration_contract import RegistrationValidationError
+
+from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
+from .provider import RegistrationAttachmentProvider
+from .source import AttachmentSource
+
+#: What a field of ``Registration(fields=...)`` may be.
+FieldInput = str | Sequence[str] | IRegistrationAttachment | AttachmentSource
+
+_ALLOWED_REMOVAL_POLICIES = (
+    RemovalPolicy.DESTROY,
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+)
+
+
+@runtime_checkable
+class IRegistration(Protocol):
+    """A registration, made in this stack or elsewhere."""
+
+    @property
+    def node(self) -> Node:
+        """The construct tree node."""
+        ...
+
+    @property
+    def registration_id(self) -> str:
+        """The registration's ID."""
+        ...
+
+    @property
+    def registration_arn(self) -> str:
+        """The registration's ARN (for IAM policies)."""
+        ...
+
+
+def _registration_arn(scope: Construct, registration_id: str) -> str:
+    return Stack.of(scope).format_arn(
+        service="sms-voice", resource="registration", resource_name=registration_id
+    )
+
+
+class _ImportedRegistration(Resource):
+    def __init__(self, scope: Construct, construct_id: str, registration_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self._registration_id = registration_id
+
+    @property
+    def registration_id(self) -> str:
+        return self._registration_id
+
+    @property
+    def registration_arn(self) -> str:
+        return _registration_arn(self, self._registration_id)
+
+
+@jsii.implements(IResolvable)
+class _TagsProperty:
+    """Renders the Tags property at synth, after ``Tags.of()`` aspects have run."""
+
+    def __init__(self, registration: Registration) -> None:
+        self._registration = registration
+        self._rendered: list[dict[str, str]] | None = None
+        self.creation_stack: list[str] = []
+
+    def resolve(self, context: IResolveContext) -> Any:
+        if self._rendered is None:
+            self._rendered = self._registration._render_tags() or None
+        return self._rendered
+
+    def to_string(self) -> str:
+        return "RegistrationTags"
+
+
+def _unresolved(value: object) -> bool:
+    """Whether a value (or any item of a list) is only known at deploy time."""
+    if isinstance(value, (list, tuple)):
+        return Token.is_unresolved(value) or any(Token.is_unresolved(item) for item in value)
+    return Token.is_unresolved(value)
+
+
+@jsii.implements(ITaggableV2)
+class Registration(Resource):
+    """A registration whose fields, associations and submission are declared in the stack.
+
+    Example::
+
+        opt_in = RegistrationAttachment(
+            self, "OptIn", source=AttachmentSource.from_file("opt-in.png")
+        )
+        Registration(
+            self, "TollFree",
+            registration_type="US_TOLL_FREE_REGISTRATION",
+            fields={
+                "companyInfo.companyName": "Example Corp",
+                "messagingUseCase.monthlyMessageVolume": "10,000",
+                "messagingUseCase.useCaseCategory": ["ACCOUNT_NOTIFICATIONS"],
+                "messagingUseCase.optInImage": opt_in,
+            },
+            associations=[toll_free_number_id],
+            submit=True,
+        )
+
+    Field values hold personal and business data: the handler never puts them in a FAILED
+    reason, in the response Data or in its logs (field paths only).
+    """
+
+    @staticmethod
+    def from_registration_id(
+        scope: Construct, construct_id: str, registration_id: str
+    ) -> IRegistration:
+        """Refer to a registration made outside this stack by its ID."""
+        if not Token.is_unresolved(registration_id):
+            contract.check_resource_id(registration_id, "registration_id", "a registration ID")
+        return _ImportedRegistration(scope, construct_id, registration_id)
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registration_type: str,
+        fields: Mapping[str, FieldInput] | None = None,
+        associations: Sequence[str] | None = None,
+        submit: bool = False,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy | None = None,
+        service_token: str | None = None,
+    ) -> None:
+        """Declare a registration.
+
+        :param registration_type: like ``US_TOLL_FREE_REGISTRATION``; changing it replaces
+            the registration.
+        :param fields: field path -> value. A ``str`` is a TEXT value, or a single choice when
+            the service defines the field as SELECT; a list or tuple of ``str`` is SELECT
+            choices; a ``RegistrationAttachment`` (or any ``IRegistrationAttachment``) is an
+            ATTACHMENT; an ``AttachmentSource`` makes a child ``RegistrationAttachment`` for
+            the field, with the registration's removal policy. Checked on deploy, before any
+            write, against the service's own field definitions.
+        :param associations: resource IDs (phone number, sender ID or registration) to
+            associate before submitting.
+        :param submit: submit the registration for review once its fields are written. A
+            deploy never waits for a review.
+        :param tags: tags on the registration; ``Tags.of()`` tags are added, these win.
+        :param removal_policy: RETAIN (default) keeps the registration when it leaves the
+            stack or is replaced; DESTROY deletes it (the service refuses while under review).
+        :param service_token: a shared provider's ServiceToken (``import_service_token()``)
+            instead of the stack's own provider.
+        """
+        super().__init__(scope, construct_id)
+        where = self.node.path
+        if not Token.is_unresolved(registration_type):
+            contract.check_registration_type(registration_type, f"{where}: registration_type")
+        if not isinstance(submit, bool):
+            raise RegistrationValidationError(f"{where}: submit must be True or False")
+        policy = RemovalPolicy.RETAIN if removal_policy is None else removal_policy
+        if policy not in _ALLOWED_REMOVAL_POLICIES:
+            raise RegistrationValidationError(
+                f"{where}: removal_policy {policy} is not supported; "
+                "use RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE"
+            )
+        self._prop_tags = contract.check_tags(dict(tags or {}), property_name=f"{where}: tags")
+        self._tag_manager = TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
+        rendered_fields = [
+            self._field(path, value, policy) for path, value in (fields or {}).items()
+        ]
+        rendered_associations = self._associations(associations or ())
+
+        provider = None if service_token else RegistrationAttachmentProvider.of(self)
+        if provider is not None:
+            provider.enable_registrations()
+            service_token = provider.service_token
+        properties: dict[str, Any] = {
+            contract.SERVICE_TOKEN: service_token,
+            contract.SERVICE_TIMEOUT: SERVICE_TIMEOUT_SECONDS,
+            contract.REGISTRATION_TYPE: registration_type,
+            contract.FIELDS: rendered_fields,
+            contract.SUBMIT: submit,
+            contract.TAGS: _TagsProperty(self),
+        }
+        if rendered_associations:
+            properties[contract.ASSOCIATIONS] = rendered_associations
+        self._resource = CfnResource(
+            self, "Resource", type=contract.RESOURCE_TYPE, properties=properties
+        )
+        if policy is not RemovalPolicy.DESTROY:
+            self._resource.apply_removal_policy(policy)
+        if provider is not None:
+            # A Delete must never run after the handler's permissions are gone.
+            self._resource.add_resource_dependency(provider.policy_resource)
+
+    def _field(self, path: str, value: object, policy: RemovalPolicy) -> dict[str, Any]:
+        """One entry of the Fields property; errors name the field path, never the value."""
+        where = f'{self.node.path}: fields["{path}"]'
+        if not Token.is_unresolved(path):
+            contract.check_field_path(path, where)
+        if isinstance(value, AttachmentSource):
+            # The attachment shares the registration's fate: a retained registration keeps
+            # referencing it, so it must not be deleted either.
+            child = RegistrationAttachment(self, path, source=value, removal_policy=policy)
+            return {contract.FIELD_PATH: path, contract.FIELD_ATTACHMENT_ID: child.attachment_id}
+        if isinstance(value, str):
+            if not Token.is_unresolved(value):
+                contract.check_text(value, where)
+            return {contract.FIELD_PATH: path, contract.FIELD_TEXT: value}
+        if isinstance(value, (list, tuple)):
+            if not all(isinstance(item, str) for item in value):
+                raise RegistrationValidationError(
+                    f'{where}: choices must all be strings (give numbers as text, like "10,000")'
+                )
+            if not _unresolved(value):
+                contract.check_choices(list(value), where)
+            return {contract.FIELD_PATH: path, contract.FIELD_CHOICES: list(value)}
+        if isinstance(value, IRegistrationAttachment):
+            return {contract.FIELD_PATH: path, contract.FIELD_ATTACHMENT_ID: value.attachment_id}
+        raise RegistrationValidationError(
+            f"{where}: a {type(value).__name__} is not a field value; give a str (text, or one "
+            "choice), a list of str (choices), a RegistrationAttachment or an AttachmentSource"
+        )
+
+    def _associations(self, associations: Sequence[str]) -> list[str]:
+        where = f"{self.node.path}: associations"
+        if isinstance(associations, str) or not isinstance(associations, (list, tuple)):
+            raise RegistrationValidationError(f"{where}: must be a list of resource IDs")
+        for position, resource in enumerate(associations, start=1):
+            if not Token.is_unresolved(resource):
+                contract.check_resource_id(resource, f"{where}[{position}]")
+        contract.check_unique(
+            (r for r in associations if not Token.is_unresolved(r)), where, "resource"
+        )
+        return list(associations)
+
+    @property
+    def cdk_tag_manager(self) -> TagManager:
+        """Where ``Tags.of()`` puts the tags applied to this registration or its parents."""
+        return self._tag_manager
+
+    @property
+    def registration_id(self) -> str:
+        """The registration's ID (``Ref``)."""
+        return self._resource.ref
+
+    @property
+    def registration_arn(self) -> str:
+        """The registration's ARN (``Fn::GetAtt RegistrationArn``)."""
+        return self._resource.get_att(contract.ATTR_ARN).to_string()
+
+    @property
+    def registration_status(self) -> str:
+        """The registration status at the last deploy (``Fn::GetAtt RegistrationStatus``)."""
+        return self._resource.get_att(contract.ATTR_STATUS).to_string()
+
+    @property
+    def version_number(self) -> str:
+        """The current version number at the last deploy (``Fn::GetAtt VersionNumber``)."""
+        return self._resource.get_att(contract.ATTR_VERSION_NUMBER).to_string()
+
+    @property
+    def version_status(self) -> str:
+        """The current version's status at the last deploy (``Fn::GetAtt VersionStatus``)."""
+        return self._resource.get_att(contract.ATTR_VERSION_STATUS).to_string()
+
+    def _render_tags(self) -> list[dict[str, str]]:
+        """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
+        applied = {tag["Key"]: tag["Value"] for tag in self._tag_manager.render_tags() or []}
+        merged = {
+            key: value
+            for key, value in {**applied, **self._prop_tags}.items()
+            if not key.lower().startswith("aws:")
+        }
+        contract.check_tags(merged, property_name=f"{self.node.path}: tags")
+        return [{"Key": key, "Value": merged[key]} for key in sorted(merged)]

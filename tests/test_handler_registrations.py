@@ -1,0 +1,112 @@
+"""The handler's dispatch of ``Custom::SmsRegistration`` requests (Stubber-checked requests).
+
+The registration lifecycle itself is tested in test_registrations.py and end to end; here: the
+answers name the resource, placeholders are nothing to delete, only this resource's
+registration is deleted, and a FAILED reason never shows a value.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from cdk_sms_registration_handler.registration_contract import OWNER_TAG_KEY
+from cdk_sms_registration_handler.resource_contract import owner_mark
+
+from .handler_events import LOGICAL_ID, STACK_ID, event
+from .test_handler import CLOUDFORMATION_PLACEHOLDER, Service
+from .test_handler import service as _stubbed_service  # noqa: F401 (a fixture)
+
+REG_ID = "registration-0123456789abcdef0123456789abcdef"
+ARN = f"arn:aws:sms-voice:eu-west-1:123456789012:registration/{REG_ID}"
+SECRET = "Jane Q. Private"
+PROPERTIES = {
+    "RegistrationType": "US_TOLL_FREE_REGISTRATION",
+    "Fields": [{"Path": "contactInfo.lastName", "Text": SECRET}],
+}
+
+
+@pytest.fixture
+def stubbed(request: pytest.FixtureRequest) -> Service:
+    """test_handler's stubbed clients and recorded responses."""
+    fixture: Service = request.getfixturevalue("_stubbed_service")
+    return fixture
+
+
+def _registration_event(request_type: str, **kwargs: Any) -> dict[str, Any]:
+    request = event(request_type, dict(PROPERTIES), **kwargs)
+    request["ResourceType"] = "Custom::SmsRegistration"
+    return request
+
+
+def _described(stubbed: Service, tags: dict[str, str]) -> None:
+    stubbed.sms.add_response(
+        "describe_registrations",
+        {
+            "Registrations": [
+                {
+                    "RegistrationArn": ARN,
+                    "RegistrationId": REG_ID,
+                    "RegistrationType": "US_TOLL_FREE_REGISTRATION",
+                    "RegistrationStatus": "CREATED",
+                    "CurrentVersionNumber": 1,
+                    "CreatedTimestamp": datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC),
+                }
+            ]
+        },
+        {"RegistrationIds": [REG_ID]},
+    )
+    stubbed.tags_are(tags, arn=ARN)
+
+
+@pytest.mark.parametrize(
+    "placeholder", [f"SmsStack_{LOGICAL_ID}_A1B2C3D4", CLOUDFORMATION_PLACEHOLDER]
+)
+def test_delete_of_a_placeholder_calls_nothing(stubbed: Service, placeholder: str) -> None:
+    response = stubbed.run(_registration_event("Delete", physical_id=placeholder))
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == placeholder
+
+
+def test_delete_removes_this_resources_registration(stubbed: Service) -> None:
+    _described(stubbed, {OWNER_TAG_KEY: owner_mark(STACK_ID, LOGICAL_ID)})
+    stubbed.sms.add_response(
+        "delete_registration",
+        {
+            "RegistrationArn": ARN,
+            "RegistrationId": REG_ID,
+            "RegistrationType": "US_TOLL_FREE_REGISTRATION",
+            "RegistrationStatus": "DELETED",
+            "CurrentVersionNumber": 1,
+            "CreatedTimestamp": datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC),
+        },
+        {"RegistrationId": REG_ID},
+    )
+    response = stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+    assert (response["Status"], response["PhysicalResourceId"]) == ("SUCCESS", REG_ID)
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [{}, {OWNER_TAG_KEY: owner_mark(STACK_ID, "SomeoneElse")}],
+    ids=["untagged", "made-for-another-resource"],
+)
+def test_delete_leaves_what_this_resource_did_not_make(
+    stubbed: Service, tags: dict[str, str]
+) -> None:
+    _described(stubbed, tags)  # and no DeleteRegistration: the Stubber would refuse it
+    response = stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+    assert (response["Status"], response["PhysicalResourceId"]) == ("SUCCESS", REG_ID)
+
+
+def test_a_failed_create_names_a_placeholder_and_shows_no_value(
+    stubbed: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    stubbed.error(stubbed.sms, "describe_registration_field_definitions", "AccessDeniedException")
+    response = stubbed.run(_registration_event("Create"))
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"].startswith(f"SmsStack_{LOGICAL_ID}_")
+    assert "could not read its field definitions" in response["Reason"]
+    assert SECRET not in str(response) and SECRET not in caplog.text
