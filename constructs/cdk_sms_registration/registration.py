@@ -21,9 +21,14 @@ from aws_cdk import (
 from constructs import Construct, Node
 
 from cdk_sms_registration_handler import registration_contract as contract
-from cdk_sms_registration_handler.registration_contract import RegistrationValidationError
+from cdk_sms_registration_handler.registration_contract import (
+    FieldValue,
+    RegistrationValidationError,
+)
+from cdk_sms_registration_handler.registration_rules import problem_lines
 
 from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
+from .definitions import RegistrationDefinitions
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 
@@ -149,6 +154,7 @@ class Registration(Resource):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
         service_token: str | None = None,
+        definitions: RegistrationDefinitions | None = None,
     ) -> None:
         """Declare a registration.
 
@@ -169,6 +175,11 @@ class Registration(Resource):
             stack or is replaced; DESTROY deletes it (the service refuses while under review).
         :param service_token: a shared provider's ServiceToken (``import_service_token()``)
             instead of the stack's own provider.
+        :param definitions: a snapshot of the service's definitions
+            (``RegistrationDefinitions.from_file``, written by ``python -m cdk_sms_registration
+            definitions``): the fields are then checked at synth by the rules the handler
+            applies on deploy, and every bad field fails the synth. Values known only on deploy
+            (tokens) are skipped. Without it, the fields are checked on deploy only.
         """
         super().__init__(scope, construct_id)
         where = self.node.path
@@ -188,6 +199,8 @@ class Registration(Resource):
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
         rendered_associations = self._associations(associations or ())
+        if definitions is not None:
+            self._check_definitions(definitions, registration_type, fields or {}, submit)
 
         provider = None if service_token else RegistrationAttachmentProvider.of(self)
         if provider is not None:
@@ -240,6 +253,51 @@ class Registration(Resource):
             f"{where}: a {type(value).__name__} is not a field value; give a str (text, or one "
             "choice), a list of str (choices), a RegistrationAttachment or an AttachmentSource"
         )
+
+    def _check_definitions(
+        self,
+        definitions: RegistrationDefinitions,
+        registration_type: str,
+        fields: Mapping[str, FieldInput],
+        submit: bool,
+    ) -> None:
+        """The handler's field rules at synth; raises naming every bad field (never a value)."""
+        where = self.node.path
+        if not isinstance(definitions, RegistrationDefinitions):
+            raise RegistrationValidationError(
+                f"{where}: definitions must be a RegistrationDefinitions "
+                "(RegistrationDefinitions.from_file(path))"
+            )
+        if Token.is_unresolved(registration_type):
+            return  # the type is known only on deploy: the handler checks then
+        try:
+            definitions.of(registration_type)
+        except RegistrationValidationError as error:
+            raise RegistrationValidationError(f"{where}: {error}") from None
+        values: dict[str, FieldValue] = {}
+        unknown: list[str] = []
+        for path, value in fields.items():
+            if Token.is_unresolved(path):
+                continue
+            if isinstance(value, (AttachmentSource, IRegistrationAttachment)):
+                values[path] = FieldValue(path, attachment_id="attachment")
+            elif isinstance(value, str):
+                values[path] = FieldValue(path, text=value)
+            else:
+                values[path] = FieldValue(path, choices=tuple(str(v) for v in value))
+            if not isinstance(value, (AttachmentSource, IRegistrationAttachment)) and _unresolved(
+                value
+            ):
+                unknown.append(path)
+        problems = definitions.check(registration_type, values, submit=submit, unknown=unknown)
+        if problems:
+            count = len({problem.path for problem in problems})
+            details = "\n".join(f"  {line}" for line in problem_lines(problems))
+            raise RegistrationValidationError(
+                f"{where}: {count} field{'s' if count != 1 else ''} break the rules of "
+                f"{registration_type} (definitions from {definitions.source}, "
+                f"{definitions.region}, taken {definitions.taken_at}):\n{details}"
+            )
 
     def _associations(self, associations: Sequence[str]) -> list[str]:
         where = f"{self.node.path}: associations"
