@@ -18,6 +18,7 @@ from aws_cdk import (
     TagType,
     Token,
 )
+from aws_cdk import aws_events as events
 from constructs import Construct, Node
 
 from cdk_sms_registration_handler import registration_contract as contract
@@ -31,6 +32,7 @@ from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, Regist
 from .definitions import RegistrationDefinitions
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
+from .status_events import status_change_rule
 
 #: What a field of ``Registration(fields=...)`` may be.
 FieldInput = str | Sequence[str] | IRegistrationAttachment | AttachmentSource
@@ -61,6 +63,16 @@ class IRegistration(Protocol):
         """The registration's ARN (for IAM policies)."""
         ...
 
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this registration's status changes."""
+        ...
+
 
 def _registration_arn(scope: Construct, registration_id: str) -> str:
     return Stack.of(scope).format_arn(
@@ -80,6 +92,17 @@ class _ImportedRegistration(Resource):
     @property
     def registration_arn(self) -> str:
         return _registration_arn(self, self._registration_id)
+
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        return status_change_rule(
+            self, id, self._registration_id, target=target, description=description
+        )
 
 
 @jsii.implements(IResolvable)
@@ -340,6 +363,25 @@ class Registration(Resource):
     def version_status(self) -> str:
         """The current version's status at the last deploy (``Fn::GetAtt VersionStatus``)."""
         return self._resource.get_att(contract.ATTR_VERSION_STATUS).to_string()
+
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this registration's ``Registration Status Change`` events.
+
+        Matches source ``aws.sms-voice``, detail-type ``Registration Status Change`` and
+        ``detail.registrationDetails.registrationId`` = this registration's ID, on the default
+        event bus; ``target`` (optional) is added to it. Like ``on_cloud_trail_event``. The
+        event's ``detail.registrationDetails.currentStatus`` is the new status. Delivery is
+        best effort: ``python -m cdk_sms_registration status`` is the source of truth.
+        """
+        return status_change_rule(
+            self, id, self.registration_id, target=target, description=description
+        )
 
     def _render_tags(self) -> list[dict[str, str]]:
         """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
