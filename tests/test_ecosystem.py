@@ -19,7 +19,12 @@ from cdk_nag import AwsSolutionsChecks
 
 import app as example_app
 import cdk_sms_registration
-from examples import cross_stack_app, imported_attachment_app, kms_bucket_app
+from examples import (
+    cross_stack_app,
+    imported_attachment_app,
+    kms_bucket_app,
+    registration_notifications_app,
+)
 
 from .conftest import REPO, SAMPLE_PDF, SAMPLE_PNG
 
@@ -29,6 +34,7 @@ EXAMPLES: dict[str, Callable[[cdk.App], Any]] = {
     "kms_bucket_app": kms_bucket_app.build,
     "cross_stack_app": cross_stack_app.build,
     "imported_attachment_app": imported_attachment_app.build,
+    "registration_notifications_app": registration_notifications_app.build,
 }
 
 
@@ -52,7 +58,7 @@ def _templates(assemblies: dict[str, Path]) -> list[Path]:
 
 
 def test_examples_pass_cdk_nag(assemblies: dict[str, Path]) -> None:
-    assert len(_templates(assemblies)) == 6
+    assert len(_templates(assemblies)) == 7
     for assembly in assemblies.values():
         report = assembly / "validation-report.json"
         if report.exists():

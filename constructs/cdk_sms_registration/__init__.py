@@ -21,6 +21,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .attachment import IRegistrationAttachment, RegistrationAttachment
+    from .definitions import RegistrationDefinitions
     from .provider import RegistrationAttachmentProvider
     from .registration import IRegistration, Registration
     from .shared_provider import (
@@ -43,6 +44,7 @@ _LAZY = {
     "RegistrationAttachmentProvider": ".provider",
     "IRegistration": ".registration",
     "Registration": ".registration",
+    "RegistrationDefinitions": ".definitions",
     "SERVICE_TOKEN_EXPORT_NAME": ".shared_provider",
     "SharedProviderStack": ".shared_provider",
     "import_service_token": ".shared_provider",
@@ -59,6 +61,7 @@ __all__ = [
     "Registration",
     "RegistrationAttachment",
     "RegistrationAttachmentProvider",
+    "RegistrationDefinitions",
     "RegistrationValidationError",
     "SharedProviderStack",
     "__version__",

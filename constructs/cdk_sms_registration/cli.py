@@ -1,8 +1,10 @@
-"""``python -m cdk_sms_registration check PATH...``: the synth-time document rules, for CI.
+"""``python -m cdk_sms_registration COMMAND``: checks and registration tools without the CDK.
 
-Runs the same rules as ``AttachmentSource.from_file`` and the attachment's size check, so a
-pipeline can reject a bad document before ``cdk deploy``. A folder is searched for documents.
-Only the standard library and the rules are imported: no CDK, no Node.js.
+``check PATH...`` runs the same rules as ``AttachmentSource.from_file`` and the attachment's
+size check, so a pipeline can reject a bad document before ``cdk deploy`` (a folder is searched
+for documents). ``definitions``, ``scaffold`` and ``status`` answer a registration's questions
+in the terminal (see their modules). No command imports the CDK or starts Node.js except
+``provider-template``; boto3 is imported only by the commands that call AWS.
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ from cdk_sms_registration_handler.document_rules import (
     check_local_file,
 )
 
-from . import provider_template
+from . import cli_definitions, cli_status, provider_template, scaffold
 from ._version import __version__
+from .cli_aws import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cdk_sms_registration",
-        description="Check registration attachment documents before deploying them.",
+        description=(
+            "Check registration attachment documents before deploying them; save registration "
+            "definitions, scaffold and check registration fields, and follow their review."
+        ),
     )
     parser.add_argument(
         "--version", action="version", version=f"cdk-sms-registration {__version__}"
@@ -50,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         help=f"size limit in bytes (default {DEFAULT_MAX_SIZE_BYTES}, the service's limit)",
     )
     provider_template.add_parser(commands)
+    cli_definitions.add_parser(commands)
+    scaffold.add_parser(commands)
+    cli_status.add_parser(commands)
     return parser
 
 
@@ -97,6 +106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == provider_template.COMMAND:
         return provider_template.run(arguments)
+    registration_commands = {
+        cli_definitions.COMMAND: cli_definitions.run,
+        scaffold.COMMAND: scaffold.run,
+        cli_status.COMMAND: cli_status.run,
+    }
+    if arguments.command in registration_commands:
+        command = registration_commands[arguments.command]
+        return run_command(arguments.command, lambda: command(arguments))
     if arguments.max_size < 1:
         _parser().error("--max-size must be a positive number of bytes")
     return 1 if check_files(arguments.paths, arguments.max_size) else 0

@@ -18,14 +18,21 @@ from aws_cdk import (
     TagType,
     Token,
 )
+from aws_cdk import aws_events as events
 from constructs import Construct, Node
 
 from cdk_sms_registration_handler import registration_contract as contract
-from cdk_sms_registration_handler.registration_contract import RegistrationValidationError
+from cdk_sms_registration_handler.registration_contract import (
+    FieldValue,
+    RegistrationValidationError,
+)
+from cdk_sms_registration_handler.registration_rules import problem_lines
 
 from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
+from .definitions import RegistrationDefinitions
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
+from .status_events import status_change_rule
 
 #: What a field of ``Registration(fields=...)`` may be.
 FieldInput = str | Sequence[str] | IRegistrationAttachment | AttachmentSource
@@ -56,6 +63,16 @@ class IRegistration(Protocol):
         """The registration's ARN (for IAM policies)."""
         ...
 
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this registration's status changes."""
+        ...
+
 
 def _registration_arn(scope: Construct, registration_id: str) -> str:
     return Stack.of(scope).format_arn(
@@ -75,6 +92,17 @@ class _ImportedRegistration(Resource):
     @property
     def registration_arn(self) -> str:
         return _registration_arn(self, self._registration_id)
+
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        return status_change_rule(
+            self, id, self._registration_id, target=target, description=description
+        )
 
 
 @jsii.implements(IResolvable)
@@ -149,6 +177,7 @@ class Registration(Resource):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy | None = None,
         service_token: str | None = None,
+        definitions: RegistrationDefinitions | None = None,
     ) -> None:
         """Declare a registration.
 
@@ -169,6 +198,11 @@ class Registration(Resource):
             stack or is replaced; DESTROY deletes it (the service refuses while under review).
         :param service_token: a shared provider's ServiceToken (``import_service_token()``)
             instead of the stack's own provider.
+        :param definitions: a snapshot of the service's definitions
+            (``RegistrationDefinitions.from_file``, written by ``python -m cdk_sms_registration
+            definitions``): the fields are then checked at synth by the rules the handler
+            applies on deploy, and every bad field fails the synth. Values known only on deploy
+            (tokens) are skipped. Without it, the fields are checked on deploy only.
         """
         super().__init__(scope, construct_id)
         where = self.node.path
@@ -188,6 +222,8 @@ class Registration(Resource):
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
         rendered_associations = self._associations(associations or ())
+        if definitions is not None:
+            self._check_definitions(definitions, registration_type, fields or {}, submit)
 
         provider = None if service_token else RegistrationAttachmentProvider.of(self)
         if provider is not None:
@@ -241,6 +277,51 @@ class Registration(Resource):
             "choice), a list of str (choices), a RegistrationAttachment or an AttachmentSource"
         )
 
+    def _check_definitions(
+        self,
+        definitions: RegistrationDefinitions,
+        registration_type: str,
+        fields: Mapping[str, FieldInput],
+        submit: bool,
+    ) -> None:
+        """The handler's field rules at synth; raises naming every bad field (never a value)."""
+        where = self.node.path
+        if not isinstance(definitions, RegistrationDefinitions):
+            raise RegistrationValidationError(
+                f"{where}: definitions must be a RegistrationDefinitions "
+                "(RegistrationDefinitions.from_file(path))"
+            )
+        if Token.is_unresolved(registration_type):
+            return  # the type is known only on deploy: the handler checks then
+        try:
+            definitions.of(registration_type)
+        except RegistrationValidationError as error:
+            raise RegistrationValidationError(f"{where}: {error}") from None
+        values: dict[str, FieldValue] = {}
+        unknown: list[str] = []
+        for path, value in fields.items():
+            if Token.is_unresolved(path):
+                continue
+            if isinstance(value, (AttachmentSource, IRegistrationAttachment)):
+                values[path] = FieldValue(path, attachment_id="attachment")
+            elif isinstance(value, str):
+                values[path] = FieldValue(path, text=value)
+            else:
+                values[path] = FieldValue(path, choices=tuple(str(v) for v in value))
+            if not isinstance(value, (AttachmentSource, IRegistrationAttachment)) and _unresolved(
+                value
+            ):
+                unknown.append(path)
+        problems = definitions.check(registration_type, values, submit=submit, unknown=unknown)
+        if problems:
+            count = len({problem.path for problem in problems})
+            details = "\n".join(f"  {line}" for line in problem_lines(problems))
+            raise RegistrationValidationError(
+                f"{where}: {count} field{'s' if count != 1 else ''} break the rules of "
+                f"{registration_type} (definitions from {definitions.source}, "
+                f"{definitions.region}, taken {definitions.taken_at}):\n{details}"
+            )
+
     def _associations(self, associations: Sequence[str]) -> list[str]:
         where = f"{self.node.path}: associations"
         if isinstance(associations, str) or not isinstance(associations, (list, tuple)):
@@ -282,6 +363,25 @@ class Registration(Resource):
     def version_status(self) -> str:
         """The current version's status at the last deploy (``Fn::GetAtt VersionStatus``)."""
         return self._resource.get_att(contract.ATTR_VERSION_STATUS).to_string()
+
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this registration's ``Registration Status Change`` events.
+
+        Matches source ``aws.sms-voice``, detail-type ``Registration Status Change`` and
+        ``detail.registrationDetails.registrationId`` = this registration's ID, on the default
+        event bus; ``target`` (optional) is added to it. Like ``on_cloud_trail_event``. The
+        event's ``detail.registrationDetails.currentStatus`` is the new status. Delivery is
+        best effort: ``python -m cdk_sms_registration status`` is the source of truth.
+        """
+        return status_change_rule(
+            self, id, self.registration_id, target=target, description=description
+        )
 
     def _render_tags(self) -> list[dict[str, str]]:
         """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""

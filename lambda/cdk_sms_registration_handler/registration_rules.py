@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from .registration_contract import FieldValue
@@ -76,13 +76,18 @@ def check_fields(
     *,
     submit: bool,
     registration_type: str | None = None,
+    unknown: Collection[str] = (),
 ) -> list[Problem]:
     """Every problem of ``values`` under ``definitions``; empty when the values pass.
 
     ``values`` are the values the registration will hold (path -> value); ``submit`` says
     whether it is to be submitted, which makes REQUIRED fields (plain or resolved) mandatory.
+    ``unknown`` are paths whose values are known only on deploy (CDK tokens, at synth): they
+    count as present, their values are not checked, and nothing whose requirement depends on
+    them is judged.
     """
     index = {str(d.get("FieldPath")): d for d in definitions if d.get("FieldPath")}
+    deferred = set(unknown)
     problems: list[Problem] = []
     for path, value in values.items():
         definition = index.get(path)
@@ -90,16 +95,19 @@ def check_fields(
             problems.append(Problem(path, _unknown_path_rule(path, index, registration_type)))
             continue
         resolution = resolve(definition, values)
+        if deferred.intersection(resolution.depends_on):
+            continue
         if resolution.behavior == DISALLOWED:
             problems.append(Problem(path, _disallowed_rule(resolution)))
             continue
-        problems.extend(check_value(definition, value, resolution.overrides))
+        if path not in deferred:
+            problems.extend(check_value(definition, value, resolution.overrides))
     if submit:
         for path, definition in index.items():
             if path in values:
                 continue
             resolution = resolve(definition, values)
-            if resolution.behavior == REQUIRED:
+            if resolution.behavior == REQUIRED and not deferred.intersection(resolution.depends_on):
                 problems.append(Problem(path, _required_rule(resolution)))
     return problems
 

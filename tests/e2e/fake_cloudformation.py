@@ -29,7 +29,17 @@ from .fake_sms import validate_shape
 
 API_VERSION = "2010-05-15"
 NAMESPACE = f"http://cloudformation.amazonaws.com/doc/{API_VERSION}/"
-OPERATIONS = frozenset({"DescribeStacks", "DescribeStackResource"})
+OPERATIONS = frozenset({"DescribeStacks", "DescribeStackResource", "ListStackResources"})
+#: ListStackResources answers this many summaries a page (``page_size`` changes it).
+PAGE_SIZE = 100
+#: The members of a resource's detail a StackResourceSummary carries.
+_SUMMARY_MEMBERS = (
+    "LogicalResourceId",
+    "PhysicalResourceId",
+    "ResourceType",
+    "LastUpdatedTimestamp",
+    "ResourceStatus",
+)
 
 
 class StackView(Protocol):
@@ -42,6 +52,9 @@ class StackView(Protocol):
     def current_stack_status(self) -> str: ...
 
     def resource_detail(self, logical_id: str) -> Mapping[str, Any] | None: ...
+
+    #: logical ID -> state; its keys are the resources CloudFormation has started on.
+    _resource_state: Mapping[str, Any]
 
 
 class _Refusal(Exception):
@@ -65,7 +78,10 @@ def _members(fields: Mapping[str, Any]) -> str:
 
 
 class FakeCloudFormation:
-    """``DescribeStacks`` and ``DescribeStackResource`` for registered stacks."""
+    """DescribeStacks, DescribeStackResource and ListStackResources for registered stacks.
+
+    ListStackResources pages at ``page_size`` summaries.
+    """
 
     def __init__(self) -> None:
         session = botocore.session.get_session()
@@ -75,6 +91,7 @@ class FakeCloudFormation:
         self._lock = threading.Lock()
         self.calls: collections.Counter[str] = collections.Counter()
         self.violations: list[str] = []
+        self.page_size = PAGE_SIZE
         self._server: ThreadingHTTPServer | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -113,6 +130,7 @@ class FakeCloudFormation:
             self._stacks.clear()
             self.calls.clear()
             self.violations.clear()
+            self.page_size = PAGE_SIZE
 
     def take_violations(self) -> list[str]:
         with self._lock:
@@ -178,6 +196,8 @@ class FakeCloudFormation:
                 }
             )
             result = f"<Stacks><member>{member}</member></Stacks>"
+        elif action == "ListStackResources":
+            result = self._list_resources(self._stack(form["StackName"]), form.get("NextToken"))
         else:
             stack = self._stack(form["StackName"])
             detail = stack.resource_detail(form["LogicalResourceId"])
@@ -194,6 +214,20 @@ class FakeCloudFormation:
             f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
             f"</{action}Response>"
         )
+
+    def _list_resources(self, stack: StackView, token: str | None) -> str:
+        """One page of the stack's resources that CloudFormation has started on."""
+        details = [stack.resource_detail(logical_id) for logical_id in list(stack._resource_state)]
+        summaries = [
+            {k: d[k] for k in _SUMMARY_MEMBERS if k in d} for d in details if d is not None
+        ]
+        start = int(token) if token and token.isdigit() else 0
+        if token is not None and not (token.isdigit() and 0 < start < len(summaries)):
+            raise _Refusal("ValidationError", f"Invalid NextToken {token!r}")
+        end = start + self.page_size
+        members = "".join(f"<member>{_members(s)}</member>" for s in summaries[start:end])
+        after = f"<NextToken>{end}</NextToken>" if end < len(summaries) else ""
+        return f"<StackResourceSummaries>{members}</StackResourceSummaries>{after}"
 
     def _check_response(self, action: str, xml: str) -> None:
         operation = self.model.operation_model(action)
