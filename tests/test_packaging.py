@@ -92,7 +92,7 @@ def oldest_python() -> Interpreter:
 
 @pytest.fixture(scope="module")
 def consumer_venv(
-    wheel: Path, oldest_python: Interpreter, tmp_path_factory: pytest.TempPathFactory
+    oldest_python: Interpreter, wheel: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """The wheel installed under the oldest declared Python; returns the venv's python.
 
