@@ -1,4 +1,8 @@
-"""The wheel: built, installed into a fresh venv, used from outside the repo."""
+"""The wheel: built, installed into a fresh venv, used from outside the repo.
+
+The consumer venv runs the oldest Python that ``requires-python`` declares, with the pinned
+(tested) dependency versions; the Lambda view runs the newest Python installed.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from cdk_sms_registration_handler import CRHELPER_REQUIREMENT
 
 from .conftest import REPO, SAMPLE_PDF
+from .pythons import Interpreter, make_venv, newest_python, oldest_declared_python, oldest_minor
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +56,53 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def _requires_python() -> str:
+    return str(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"])
+
+
+def _pins(requirements: Path) -> dict[str, str]:
+    """``name: version`` of every ``name==version`` line (names normalized as pip does)."""
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        name, separator, version = line.partition("==")
+        if separator and not line.startswith(("#", "-")):
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+@pytest.fixture(scope="module")
+def oldest_python() -> Interpreter:
+    """The installed CPython of the oldest ``3.X`` that requires-python admits.
+
+    Missing, it fails the test on CI (env ``CI`` set); elsewhere it only skips, saying so.
+    """
+    declared = _requires_python()
+    found = oldest_declared_python(declared)
+    if found is None:
+        major, minor = oldest_minor(declared)
+        message = (
+            f"requires-python {declared!r} declares Python {major}.{minor}, which is not installed"
+            f" (looked on PATH and in pyenv's versions; e.g. `pyenv install {major}.{minor}`)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(f"{message}; skipped because CI is unset, on CI this fails")
+    return found
+
+
+@pytest.fixture(scope="module")
+def consumer_venv(
+    oldest_python: Interpreter, wheel: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The wheel installed under the oldest declared Python; returns the venv's python.
+
+    Constrained to the tested pins: the wheel's own dependency list decides what is installed,
+    requirements-dev.txt which versions (``requirements.txt`` holds ``-e .``, not a constraint).
+    """
+    venv = tmp_path_factory.mktemp("consumer") / "venv"
+    return make_venv(oldest_python.path, venv, "-c", REPO / "requirements-dev.txt", wheel)
+
+
 def test_wheel_carries_both_packages_and_real_dependency_ranges(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -77,14 +130,50 @@ def test_wheel_carries_both_packages_and_real_dependency_ranges(wheel: Path) -> 
     assert f"Requires-Dist: {CRHELPER_REQUIREMENT}" in requires
 
 
-def test_installed_wheel_synthesizes_outside_the_repo(
-    wheel: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+def test_consumer_venv_is_the_oldest_declared_python_with_the_tested_pins(
+    consumer_venv: Path, oldest_python: Interpreter
 ) -> None:
-    venv = tmp_path_factory.mktemp("consumer") / "venv"
-    _run(sys.executable, "-m", "venv", venv)
-    python = venv / "bin" / "python"
-    # Constrained to the tested pins, so this installs what the suite tested (from pip's cache).
-    _run(python, "-m", "pip", "install", "--quiet", "-c", REPO / "requirements-dev.txt", wheel)
+    version = _run(consumer_venv, "-c", "import sys; print(*sys.version_info[:3])").split()
+    assert tuple(map(int, version)) == oldest_python.version
+    assert oldest_python.version[:2] == oldest_minor(_requires_python())
+
+    installed = {
+        entry["name"].lower().replace("_", "-"): entry["version"]
+        for entry in json.loads(_run(consumer_venv, "-m", "pip", "list", "--format", "json"))
+    }
+    pinned = _pins(REPO / "requirements-dev.txt")
+    assert {name: installed[name] for name in pinned.keys() & installed.keys()} == {
+        name: pinned[name] for name in pinned.keys() & installed.keys()
+    }
+    # The app's own pins (aws-cdk-lib, constructs, ...) that the wheel depends on are installed.
+    app_pins = _pins(REPO / "requirements.txt")
+    requires = _run(consumer_venv, "-m", "pip", "show", "cdk-sms-registration")
+    (requires_line,) = (line for line in requires.splitlines() if line.startswith("Requires:"))
+    wheel_requires = {
+        name.strip().lower() for name in requires_line.split(":")[1].split(",") if name.strip()
+    }
+    assert wheel_requires, requires
+    assert {name: installed.get(name) for name in wheel_requires & app_pins.keys()} == {
+        name: app_pins[name] for name in wheel_requires & app_pins.keys()
+    }
+    assert "No broken requirements" in _run(consumer_venv, "-m", "pip", "check")
+
+    # Every module of both packages compiles under this Python (no newer syntax slipped in).
+    packages = _run(
+        consumer_venv,
+        "-c",
+        "import os, importlib.util as u;"
+        "print(*(os.path.dirname(u.find_spec(n).origin)"
+        " for n in ('cdk_sms_registration', 'cdk_sms_registration_handler')))",
+    ).split()
+    _run(consumer_venv, "-m", "compileall", "-q", "-f", *packages)
+
+
+def test_installed_wheel_synthesizes_outside_the_repo(
+    consumer_venv: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    python = consumer_venv
+    venv = consumer_venv.parent.parent
 
     project = tmp_path / "consumer"
     project.mkdir()
@@ -112,19 +201,9 @@ def test_installed_wheel_synthesizes_outside_the_repo(
     assert (asset / "cdk_sms_registration_handler" / "index.py").is_file()
     assert (asset / "crhelper" / "resource_helper.py").is_file()
 
-    # Lambda's view: the asset directory and boto3, nothing else.
+    # Lambda's view: the asset directory and boto3, nothing else, on the newest Python here.
     boto_only = tmp_path_factory.mktemp("boto3-only") / "venv"
-    _run(sys.executable, "-m", "venv", boto_only)
-    _run(
-        boto_only / "bin" / "python",
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "-c",
-        REPO / "requirements-dev.txt",
-        "boto3",
-    )
+    make_venv(newest_python().path, boto_only, "-c", REPO / "requirements-dev.txt", "boto3")
     probe = (
         "import cdk_sms_registration_handler.index as handler, crhelper, sys;"
         "assert handler.__file__.startswith(sys.argv[1]), handler.__file__;"

@@ -11,8 +11,10 @@ Fixtures:
 - ``s3_client`` / ``sms_client``: real boto3 clients for the servers (region us-east-1).
 - ``e2e_assembly`` / ``example_assembly``: ``CloudAssembly`` of tests/e2e/stacks.py (in-process
   synth) and of app.py (the real ``cdk synth``), session-scoped.
+- ``lambda_python``: the ``Interpreter`` the Lambda runs under (the newest CPython installed).
 - ``lambda_runtime``: ``LambdaRuntime`` (boto3-only virtualenv, endpoints of the servers above).
-- ``deploy``: factory of ``StackDeployment``; fails the test on any problem they recorded.
+- ``deploy``: factory of ``StackDeployment``; fails the test on any problem they recorded, or
+  on an invocation that did not run under ``lambda_python``.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from typing import Any
 
 import pytest
 
+from ..pythons import Interpreter, make_venv, newest_python
 from .cloudformation import (
     CloudAssembly,
     LambdaRuntime,
     StackArtifact,
     StackDeployment,
-    make_lambda_venv,
 )
 from .fake_cloudformation import FakeCloudFormation
 from .fake_sms import FakeSmsService
@@ -156,8 +158,10 @@ class _Background:
 
     def __init__(self, workdir: Path) -> None:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="e2e-setup")
+        # The Lambda runtime (python3.14) is newer than the dev environment: get as close as we can.
+        self.python = newest_python()
         self.venv: Future[Path] = self._pool.submit(
-            make_lambda_venv, workdir / "lambda-venv", _boto3_requirement()
+            make_venv, self.python.path, workdir / "lambda-venv", _boto3_requirement()
         )
         self.example: Future[Path] = self._pool.submit(_cli_synth, workdir / "example-cdk.out")
 
@@ -189,6 +193,12 @@ def example_assembly(_background: _Background) -> CloudAssembly:
 
 
 @pytest.fixture(scope="session")
+def lambda_python(_background: _Background) -> Interpreter:
+    """The interpreter of the boto3-only virtualenv: the newest CPython installed."""
+    return _background.python
+
+
+@pytest.fixture(scope="session")
 def lambda_runtime(
     _background: _Background,
     tmp_path_factory: pytest.TempPathFactory,
@@ -217,6 +227,7 @@ Deploy = Callable[..., StackDeployment]
 def deploy(
     e2e_assembly: CloudAssembly,
     lambda_runtime: LambdaRuntime,
+    lambda_python: Interpreter,
     response_receiver: ResponseReceiver,
     sms_service: FakeSmsService,
     s3_server: MotoS3Server,
@@ -225,7 +236,7 @@ def deploy(
     """Make ``StackDeployment``s of e2e stacks (a name) or any ``StackArtifact``.
 
     After the test, every deployment's recorded problems (missing or extra responses, function
-    errors, timeouts, a handler not loaded from the staged asset) fail it.
+    errors, timeouts, a handler not loaded from the staged asset, another Python) fail it.
     """
     made: list[StackDeployment] = []
 
@@ -244,4 +255,11 @@ def deploy(
 
     yield make
     problems = [problem for deployment in made for problem in deployment.verify()]
+    problems += [
+        f"{sent.request_type} {sent.logical_id} ran under Python {version}, not {lambda_python}"
+        for deployment in made
+        for sent in deployment.history
+        if sent.invocation.result is not None
+        and (version := sent.invocation.result.get("pythonVersion")) != lambda_python.version_text
+    ]
     assert problems == [], "\n".join(problems)

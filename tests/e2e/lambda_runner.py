@@ -114,6 +114,8 @@ def main(argv: list[str]) -> int:
         "crhelperFile": _module_file("crhelper"),
         "boto3File": _module_file("boto3"),
         "sysPath": list(sys.path),
+        "pythonVersion": ".".join(map(str, sys.version_info[:3])),
+        "pythonImplementation": sys.implementation.name,
         "awsRequestId": context.aws_request_id,
         "timedOut": False,
     }

@@ -7,10 +7,12 @@ harness bug shows up as a harness failure rather than as a green scenario.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from ..pythons import Interpreter, newest_python
 from .cloudformation import (
     ASSET_BUCKET,
     NO_VALUE,
@@ -148,6 +150,23 @@ def test_runner_gives_the_handler_only_the_asset_and_boto3(
     assert set(probe["env"]) <= set(lambda_runtime.environment(function)) | {"LC_CTYPE"}
     assert 25_000 < probe["remaining"] <= 30_000
     assert probe["event"] == {"hello": "world"}
+
+
+def test_runner_runs_under_the_newest_installed_python(
+    lambda_runtime: LambdaRuntime, lambda_python: Interpreter, tmp_path: Path
+) -> None:
+    # The Lambda runtime (python3.14) is newer than the dev environment: no older Python is used.
+    assert lambda_python == newest_python()
+    assert lambda_python.version >= sys.version_info[:3]
+    config = (lambda_runtime.venv / "pyvenv.cfg").read_text()
+    assert f"home = {lambda_python.path.parent}" in config.splitlines()
+    source = "import sys\n\ndef handler(event, context):\n    print('PY', sys.version)\n"
+    invocation = lambda_runtime.invoke(_probe_function(tmp_path, source, timeout=30), {})
+    assert invocation.exit_code == 0, invocation.log_tail()
+    assert invocation.result is not None
+    assert invocation.result["pythonVersion"] == lambda_python.version_text
+    assert invocation.result["pythonImplementation"] == "cpython"
+    assert f"PY {lambda_python.version_text}" in invocation.log_path.read_text()
 
 
 def test_runner_ends_the_invocation_at_the_timeout(
