@@ -26,11 +26,11 @@ from tests.e2e.cloudformation import (
     CloudAssembly,
     LambdaRuntime,
     StackDeployment,
-    make_lambda_venv,
 )
 from tests.e2e.fake_cloudformation import FakeCloudFormation
 from tests.e2e.fake_sms import FakeSmsService
 from tests.e2e.servers import MotoS3Server, ResponseReceiver
+from tests.pythons import make_venv, newest_python
 
 from .measure import median
 
@@ -126,7 +126,7 @@ def measure(
 ) -> dict[str, Any]:
     """Create/Update/Delete latency per upload time T, then quota throughput."""
     assembly = _assembly(workdir / "cdk.out", throughput_count)
-    python = make_lambda_venv(workdir / "lambda-venv", _boto3_requirement())
+    python = make_venv(newest_python().path, workdir / "lambda-venv", _boto3_requirement())
     with _endpoints(workdir) as (s3_server, sms, receiver), FakeCloudFormation() as cfn:
         runtime = LambdaRuntime(
             python,

@@ -41,7 +41,6 @@ import random
 import re
 import string
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -494,20 +493,6 @@ class LambdaRuntime:
                     process.kill()
                     process.wait()
                     return "killed" if killed else "hung"
-
-
-def make_lambda_venv(directory: Path, boto3_requirement: str) -> Path:
-    """A virtualenv holding only boto3 (and what it needs); returns its python."""
-    python = directory / "bin" / "python"
-    pip_install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    for command in (
-        [sys.executable, "-m", "venv", str(directory)],
-        [*pip_install, boto3_requirement],
-    ):
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if completed.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
-    return python
 
 
 # --------------------------------------------------------------------------- deployment
