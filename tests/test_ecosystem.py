@@ -19,14 +19,18 @@ from cdk_nag import AwsSolutionsChecks
 
 import app as example_app
 import cdk_sms_registration
+from cdk_sms_registration_handler import registration_contract
+from cdk_sms_registration_handler.registration_rules import check_fields
 from examples import (
     cross_stack_app,
     imported_attachment_app,
     kms_bucket_app,
     registration_notifications_app,
+    toll_free_registration_app,
 )
 
 from .conftest import REPO, SAMPLE_PDF, SAMPLE_PNG
+from .e2e.fake_registration_types import builtin_types
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 EXAMPLES: dict[str, Callable[[cdk.App], Any]] = {
@@ -35,6 +39,7 @@ EXAMPLES: dict[str, Callable[[cdk.App], Any]] = {
     "cross_stack_app": cross_stack_app.build,
     "imported_attachment_app": imported_attachment_app.build,
     "registration_notifications_app": registration_notifications_app.build,
+    "toll_free_registration_app": toll_free_registration_app.build,
 }
 
 
@@ -64,6 +69,37 @@ def test_examples_pass_cdk_nag(assemblies: dict[str, Path]) -> None:
         if report.exists():
             for plugin in json.loads(report.read_text())["pluginReports"]:
                 assert plugin["conclusion"] == "success", plugin
+
+
+def test_every_example_app_is_checked() -> None:
+    apps = {path.stem for path in (REPO / "examples").glob("*.py") if path.stem != "__init__"}
+    assert apps == set(EXAMPLES) - {"app.py"}
+
+
+def test_toll_free_example_declares_what_the_service_takes(assemblies: dict[str, Path]) -> None:
+    """Its fields pass the rules against the fake service's toll-free definitions, submitted."""
+    (template_path,) = assemblies["toll_free_registration_app"].glob("*.template.json")
+    resources = json.loads(template_path.read_text())["Resources"]
+    (registration,) = [
+        r for r in resources.values() if r["Type"] == registration_contract.RESOURCE_TYPE
+    ]
+    properties = dict(registration["Properties"])
+    del properties["ServiceToken"]
+    attachment = [f for f in properties["Fields"] if "AttachmentId" in f]
+    assert [f["AttachmentId"]["Fn::GetAtt"][1] for f in attachment] == ["RegistrationAttachmentId"]
+    properties["Fields"] = [
+        {**f, "AttachmentId": "ra-0123456789abcdef"} if "AttachmentId" in f else f
+        for f in properties["Fields"]
+    ]
+    assert [a["Ref"] for a in properties.pop("Associations")] == ["TollFreeNumberId"]
+    spec = registration_contract.parse_properties(properties)
+    assert spec.submit and spec.tags == {"team": "messaging"}
+    kinds = sorted({(v.kind, len(v.strings)) for v in spec.fields})
+    assert kinds == [("AttachmentId", 1), ("Choices", 2), ("Text", 1)]
+    (definitions,) = [
+        t["Fields"] for t in builtin_types() if t["RegistrationType"] == spec.registration_type
+    ]
+    assert check_fields(definitions, spec.values, submit=True) == []
 
 
 def test_every_acknowledgment_has_a_reason(assemblies: dict[str, Path]) -> None:
@@ -103,7 +139,9 @@ def test_cdk_nag_still_catches_what_is_not_acknowledged(tmp_path: Path) -> None:
 
 def test_cfn_lint_finds_nothing(assemblies: dict[str, Path]) -> None:
     templates = [str(path) for path in _templates(assemblies)]
-    templates.append(str(REPO / "examples" / "cloudformation" / "registration-attachment.yaml"))
+    templates.extend(
+        str(path) for path in sorted((REPO / "examples" / "cloudformation").glob("*.yaml"))
+    )
     rules = ["--append-rules", str(REPO / "cfn-lint")]  # the shipped rule accepts them too
     result = subprocess.run(
         [CFN_LINT, *rules, "--", *templates], capture_output=True, text=True, check=False
