@@ -63,7 +63,7 @@ def _templates(assemblies: dict[str, Path]) -> list[Path]:
 
 
 def test_examples_pass_cdk_nag(assemblies: dict[str, Path]) -> None:
-    assert len(_templates(assemblies)) == 7
+    assert len(_templates(assemblies)) == 8
     for assembly in assemblies.values():
         report = assembly / "validation-report.json"
         if report.exists():
