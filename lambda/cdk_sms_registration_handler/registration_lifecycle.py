@@ -6,7 +6,8 @@ paths and codes only, never a value. The handler (index.py) dispatches to them a
 
 - Create: validate against the service's definitions (nothing is made when the declaration is
   wrong) -> CreateRegistration -> put every field -> associations -> submit when asked. A
-  failure after CreateRegistration deletes the draft, and the reason says so.
+  failure after CreateRegistration deletes the draft, and the reason says so; a conflict
+  because a concurrent delivery of the same request submitted it answers that registration.
 - Update: a new RegistrationType (or a registration gone from the service) is a replacement.
   Otherwise a declaration the current version already holds writes nothing (what makes
   rollback Updates safe); DRAFT -> write only the changes and delete optional fields dropped
@@ -27,8 +28,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
+
 from . import registrations
-from .attachments import client_token, read_tags, reconcile_tags
+from .attachments import client_token, error_code, read_tags, reconcile_tags
 from .registration_contract import (
     RESOURCE_ID_PATTERN,
     FieldValue,
@@ -177,10 +180,44 @@ def _create(
             # Submitting moves the registration's status too.
             described = registrations.describe(sms, registration_id, writer.deadline) or created
     except Exception as error:
+        done = _made_by_another_delivery(sms, registration_id, error, deadline)
+        if done is not None:
+            return registration_id, done
         what = writer.explain(error, len(spec.fields))
         outcome = _delete_draft(sms, registration_id, deadline, left_for_rollback=not replacing)
         raise RegistrationFailed(f"{what}; registration {registration_id} {outcome}") from error
     return registration_id, registrations.attributes(described, version)
+
+
+def _made_by_another_delivery(
+    sms: Any, registration_id: str, error: BaseException, deadline: Deadline
+) -> Data | None:
+    """The attributes when a conflict comes from a concurrent delivery of this very request.
+
+    Lambda may deliver a Create twice at once; both get the same registration (ClientToken).
+    The slower one's write or submit then conflicts with the version the faster one submitted:
+    that registration holds the declaration and is the answer, not a draft to delete.
+    """
+    code = error.code if isinstance(error, registrations.FieldWriteFailed) else None
+    if isinstance(error, ClientError):
+        code = error_code(error)
+    if code != "ConflictException":
+        return None
+    try:
+        described = registrations.describe(sms, registration_id, deadline)
+        if described is None or (
+            described.get("RegistrationStatus") == "CREATED"
+            and described.get("CurrentVersionNumber") == 1
+        ):
+            return None
+        number = int(described.get("CurrentVersionNumber", 1))
+        current = registrations.describe_version(sms, registration_id, number, deadline)
+    except Exception:
+        return None
+    logger.info(
+        "registration %s was submitted by another delivery of this request", registration_id
+    )
+    return registrations.attributes(described, current)
 
 
 def _delete_draft(

@@ -74,6 +74,18 @@ REGISTRATION_FIELDS: dict[str, str | list[str]] = {
 REGISTRATION_TAGS_V1 = {"team": "messaging"}
 REGISTRATION_TAGS_V2 = {"team": "sms"}
 UNKNOWN_PATH = "companyInfo.compnyName"
+#: A DRAFT registration edited across versions: V2 changes one text, V3 drops the optional one.
+EDITED_PATH = "companyInfo.companyName"
+OPTIONAL_PATH = "companyInfo.address2"
+EDIT_FIELDS_V1: dict[str, str | list[str]] = {
+    EDITED_PATH: "Example Corp",
+    OPTIONAL_PATH: "Suite 100",
+    "contactInfo.lastName": PRIVATE_NAME,
+}
+EDIT_FIELDS_V2 = {**EDIT_FIELDS_V1, EDITED_PATH: "Example Corporation"}
+EDIT_FIELDS_V3 = {k: v for k, v in EDIT_FIELDS_V2.items() if k != OPTIONAL_PATH}
+#: The sibling attachment of the registration in ``RegPhoto`` (a JPEG: the fault rejects it).
+PHOTO = "Photo"
 
 
 def _file_stack(app: cdk.App, name: str, path: Path, tags: dict[str, str]) -> None:
@@ -208,6 +220,28 @@ def _draft_registration_stack(app: cdk.App, name: str) -> None:
     )
 
 
+def _edit_registration_stack(
+    app: cdk.App, name: str, fields: dict[str, str | list[str]]
+) -> cdk.Stack:
+    """A draft registration of text and choice values: no attachment, association or submit."""
+    stack = cdk.Stack(app, name, env=ENV)
+    Registration(
+        stack,
+        REGISTRATION,
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields=dict(fields),
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    return stack
+
+
+def _registration_and_photo_stack(app: cdk.App, name: str) -> None:
+    """A draft registration of every text and choice value, and a sibling attachment (JPEG)
+    that depends on nothing: CloudFormation creates both at once."""
+    stack = _edit_registration_stack(app, name, REGISTRATION_FIELDS)
+    RegistrationAttachment(stack, PHOTO, source=AttachmentSource.from_file(str(SAMPLE_JPEG)))
+
+
 def build(outdir: Path) -> Path:
     """Synthesize every e2e stack into ``outdir``; returns the cloud assembly directory."""
     # The CDK CLI turns path metadata on; the harness finds resources by their construct path.
@@ -233,6 +267,10 @@ def build(outdir: Path) -> Path:
     _registration_stack(app, "RegDestroy", tags=REGISTRATION_TAGS_V1, removal_policy=destroy)
     _bad_registration_stack(app, "RegBad")
     _draft_registration_stack(app, "RegDraft")
+    _edit_registration_stack(app, "RegEditV1", EDIT_FIELDS_V1)
+    _edit_registration_stack(app, "RegEditV2", EDIT_FIELDS_V2)
+    _edit_registration_stack(app, "RegEditV3", EDIT_FIELDS_V3)
+    _registration_and_photo_stack(app, "RegPhoto")
     SharedProviderStack(app, "SharedProvider", env=ENV)
     app.synth()
     return outdir
