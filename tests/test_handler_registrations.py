@@ -110,3 +110,66 @@ def test_a_failed_create_names_a_placeholder_and_shows_no_value(
     assert response["PhysicalResourceId"].startswith(f"SmsStack_{LOGICAL_ID}_")
     assert "could not read its field definitions" in response["Reason"]
     assert SECRET not in str(response) and SECRET not in caplog.text
+
+
+def test_delete_of_a_registration_already_gone_calls_no_delete(stubbed: Service) -> None:
+    # Gone: DeleteRegistration would only meet IAM's owner-tag condition on a resource
+    # without tags, an AccessDenied that would wedge a rollback.
+    stubbed.sms.add_client_error(
+        "describe_registrations",
+        service_error_code="ResourceNotFoundException",
+        service_message="gone",
+        http_status_code=404,
+    )
+    response = stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == REG_ID
+
+
+def test_rollback_delete_refused_by_the_service_leaves_it_and_succeeds(stubbed: Service) -> None:
+    _described(stubbed, {OWNER_TAG_KEY: owner_mark(STACK_ID, LOGICAL_ID)})
+    stubbed.sms.add_client_error(
+        "delete_registration",
+        service_error_code="ConflictException",
+        service_message="under review",
+        http_status_code=400,
+    )
+    _described_only(stubbed)
+    stubbed.stack_is("ROLLBACK_IN_PROGRESS")
+    response = stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == REG_ID
+
+
+def test_delete_refused_outside_a_rollback_fails_and_says_why(stubbed: Service) -> None:
+    _described(stubbed, {OWNER_TAG_KEY: owner_mark(STACK_ID, LOGICAL_ID)})
+    stubbed.sms.add_client_error(
+        "delete_registration",
+        service_error_code="ConflictException",
+        service_message="under review",
+        http_status_code=400,
+    )
+    _described_only(stubbed)
+    stubbed.stack_is("DELETE_IN_PROGRESS")
+    response = stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(f"registration {REG_ID} is CREATED")
+
+
+def _described_only(stubbed: Service) -> None:
+    stubbed.sms.add_response(
+        "describe_registrations",
+        {
+            "Registrations": [
+                {
+                    "RegistrationArn": ARN,
+                    "RegistrationId": REG_ID,
+                    "RegistrationType": "US_TOLL_FREE_REGISTRATION",
+                    "RegistrationStatus": "CREATED",
+                    "CurrentVersionNumber": 1,
+                    "CreatedTimestamp": datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC),
+                }
+            ]
+        },
+        {"RegistrationIds": [REG_ID]},
+    )

@@ -603,6 +603,36 @@ def test_create_writes_everything_and_submits(sms: Sms, caplog: pytest.LogCaptur
     assert "contactInfo.firstName" in caplog.text
 
 
+@pytest.mark.parametrize("stop_at", [1, 2], ids=["before-associating", "before-submitting"])
+def test_create_stops_before_what_cannot_be_undone_when_no_longer_awaited(
+    sms: Sms, stop_at: int
+) -> None:
+    """A number associated or a version under review makes the draft undeletable: ask first."""
+    sms.definitions()
+    sms.created()
+    sms.all_puts()
+    if stop_at == 2:
+        sms.associations([])
+        sms.associated()
+    sms.registration_deleted()
+    asked: list[str] = []
+
+    def checkpoint(registration_id: str) -> None:
+        asked.append(registration_id)
+        if len(asked) == stop_at:
+            raise lifecycle.NotAwaited("CloudFormation no longer waits (resource CREATE_FAILED)")
+
+    with pytest.raises(lifecycle.RegistrationFailed) as raised:
+        lifecycle.create(
+            event("Create", properties()), sms.client, deadline(), checkpoint=checkpoint
+        )
+    assert asked == [REG_ID] * stop_at
+    assert str(raised.value).startswith("CloudFormation no longer waits")
+    assert str(raised.value).endswith(f"registration {REG_ID} deleted")
+    assert "SubmitRegistrationVersion" not in sms.calls
+    assert ("CreateRegistrationAssociation" in sms.calls) == (stop_at == 2)
+
+
 def test_create_without_submit_leaves_a_draft(sms: Sms) -> None:
     request = event("Create", properties(Submit=None, Associations=None, Fields=FIELDS[:1]))
     sms.definitions()

@@ -298,7 +298,13 @@ def _confirm_taken(event: dict[str, Any], context: Any, made_id: str, phase: str
             logger.warning("%s: CloudFormation has not recorded the answer yet", made_id)
         return
     # The answer came too late: CloudFormation's rollback neither records nor deletes it.
-    outcome = _discard(made_id, deadline, left_for_rollback=False)
+    if _is_registration(event):
+        try:
+            outcome = registrations.delete(_client("pinpoint-sms-voice-v2"), made_id, deadline)
+        except Exception as error:
+            outcome = f"not deleted ({registrations.safe_error_text(error)})"
+    else:
+        outcome = _discard(made_id, deadline, left_for_rollback=False)
     logger.warning("answer for %s ignored by CloudFormation (%s): %s", made_id, state.why, outcome)
 
 
@@ -331,14 +337,36 @@ def _create_registration(event: dict[str, Any], deadline: Deadline) -> str:
     sms = _client("pinpoint-sms-voice-v2")
     try:
         registration_id, data = registration_lifecycle.create(
-            event, sms, deadline, on_created=_name_registration
+            event,
+            sms,
+            deadline,
+            on_created=_name_registration,
+            checkpoint=_awaited_checkpoint(event, deadline, phase=None),
         )
     except RegistrationFailed as error:
         # from None: the cause may carry a service message, and crhelper logs the traceback.
         raise RequestFailed(str(error)) from None
     _answer_if_awaited(event, registration_id, deadline, phase=None)
     helper.Data.update(data)
+    _answered_new.append((registration_id, None))
     return registration_id
+
+
+def _awaited_checkpoint(
+    event: dict[str, Any], deadline: Deadline, *, phase: str | None
+) -> registration_lifecycle.Checkpoint:
+    """Stop before a step the draft's deletion cannot undo, if CloudFormation stopped waiting."""
+
+    def check(registration_id: str) -> None:
+        state = request_state.verdict(
+            _client("cloudformation"), event, registration_id, deadline, phase_at_start=phase
+        )
+        if not state.awaited:
+            raise registration_lifecycle.NotAwaited(
+                f"CloudFormation no longer waits for this request ({state.why})"
+            )
+
+    return check
 
 
 def _update_registration(event: dict[str, Any], deadline: Deadline) -> str:
@@ -350,11 +378,21 @@ def _update_registration(event: dict[str, Any], deadline: Deadline) -> str:
     try:
         answered_id, data = registration_lifecycle.update(event, sms, deadline)
     except RegistrationFailed as error:
+        if _rolling_back(phase):
+            # A FAILED answer here would leave the stack in UPDATE_ROLLBACK_FAILED (for example
+            # a version now under review): keep the registration as it is and say so.
+            logger.warning("rollback: registration %s kept as it is: %s", registration_id, error)
+            return registration_id
         raise RequestFailed(str(error)) from None
     if answered_id != registration_id:
         _answer_if_awaited(event, answered_id, deadline, phase=phase)
+        _answered_new.append((answered_id, phase))
     helper.Data.update(data)
     return answered_id
+
+
+def _rolling_back(stack_status: str | None) -> bool:
+    return stack_status is not None and "ROLLBACK" in stack_status
 
 
 def _answer_if_awaited(
@@ -391,29 +429,38 @@ def _delete_registration(event: dict[str, Any], deadline: Deadline) -> str:
         )
         return registration_id
     sms = _client("pinpoint-sms-voice-v2")
-    if not _registration_made_here(sms, event, registration_id, deadline):
-        logger.warning("registration %s was not made by this resource; left alone", registration_id)
+    skip = _registration_not_to_delete(sms, event, registration_id, deadline)
+    if skip is not None:
+        logger.info("registration %s: %s; nothing to delete", registration_id, skip)
         return registration_id
     try:
         outcome = registration_lifecycle.delete(event, sms, deadline)
     except RegistrationFailed as error:
+        phase = request_state.stack_status(_client("cloudformation"), event["StackId"], deadline)
+        if _rolling_back(phase):
+            # Failing a rollback's Delete wedges the stack (ROLLBACK_FAILED): leave it instead.
+            logger.warning("rollback: registration %s left in place: %s", registration_id, error)
+            return registration_id
         raise RequestFailed(str(error)) from None
     logger.info("registration %s: %s", registration_id, outcome)
     return registration_id
 
 
-def _registration_made_here(
+def _registration_not_to_delete(
     sms: Any, event: dict[str, Any], registration_id: str, deadline: Deadline
-) -> bool:
-    """False only for a registration that carries another owner mark, or none."""
+) -> str | None:
+    """Why not to call DeleteRegistration (gone, or not made here), or None to go ahead."""
     try:
         current = registrations.describe(sms, registration_id, deadline)
     except Exception as error:
         # An ID the service rejects, or a read that failed: the Delete itself decides.
         logger.info("cannot describe %s: %s", registration_id, registrations.safe_error_text(error))
-        return True
+        return None
     if current is None or current.get("RegistrationStatus") == registrations.DELETED:
-        return True  # the Delete says "already gone"
+        # Gone: a Delete would only be refused by IAM (the owner-tag condition needs tags).
+        return "already gone"
     tags = attachments.read_tags(sms, str(current["RegistrationArn"]), deadline)
-    owner = owner_mark(event["StackId"], event["LogicalResourceId"])
-    return tags.get(OWNER_TAG_KEY) == owner
+    if tags.get(OWNER_TAG_KEY) != owner_mark(event["StackId"], event["LogicalResourceId"]):
+        logger.warning("registration %s was not made by this resource; left alone", registration_id)
+        return "not made by this resource"
+    return None

@@ -61,6 +61,15 @@ class _OutOfTime(Exception):
     """The deadline for writes has come."""
 
 
+class NotAwaited(Exception):
+    """CloudFormation no longer waits for this request (its message says why)."""
+
+
+#: Called with the registration's ID before each step that cannot be undone by deleting the
+#: draft (associating a number, submitting); raises NotAwaited to stop there.
+Checkpoint = Callable[[str], None]
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -88,14 +97,19 @@ def create(
     deadline: Deadline,
     *,
     on_created: Callable[[str], None] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[str, Data]:
     """Create: returns (registration ID, attributes).
 
     ``on_created`` gets the new registration's ID as soon as the service made it, so that any
     later FAILED answer (a timeout included) names it and the rollback deletes it.
+    ``checkpoint`` runs before associating and before submitting: once a number is associated
+    or the version is under review, the service refuses to delete the registration.
     """
     spec = _parse(event["ResourceProperties"])
-    return _create(event, sms, spec, deadline, on_created=on_created, replacing=None)
+    return _create(
+        event, sms, spec, deadline, on_created=on_created, replacing=None, checkpoint=checkpoint
+    )
 
 
 @_safe
@@ -149,6 +163,7 @@ def _create(
     *,
     on_created: Callable[[str], None] | None,
     replacing: str | None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[str, Data]:
     definitions = _definitions(sms, spec.registration_type, deadline)
     _validate(definitions, spec.values, spec, suffix="; nothing created")
@@ -172,10 +187,14 @@ def _create(
     writer = _Writer(sms, registration_id, definitions, _work_deadline(deadline))
     try:
         writer.put_all(spec.fields)
+        if checkpoint is not None and (spec.associations or spec.submit):
+            checkpoint(registration_id)
         _associate(sms, registration_id, spec.associations, None, writer.deadline)
         described: Mapping[str, Any] = created
         version = {"VersionNumber": 1, "RegistrationVersionStatus": registrations.DRAFT}
         if spec.submit:
+            if checkpoint is not None and spec.associations:
+                checkpoint(registration_id)
             version = _submit(sms, registration_id, writer)
             # Submitting moves the registration's status too.
             described = registrations.describe(sms, registration_id, writer.deadline) or created
@@ -386,6 +405,8 @@ class _Writer:
     def explain(self, error: BaseException, total: int) -> str:
         """The failure as a reason: what failed and how many writes were made."""
         count = f"{self.written} of {total} field writes made"
+        if isinstance(error, NotAwaited):
+            return f"{error}; {count}"
         if isinstance(error, (_OutOfTime, RetriesExhausted)):
             return f"out of time: {count}"
         return f"{registrations.safe_error_text(error)}; {count}"

@@ -32,7 +32,9 @@ IN_PROGRESS = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS"}
 FORWARD_PHASES = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"})
 #: How long, after answering, the handler watches for CloudFormation to record its answer.
 CONFIRM_SECONDS = 10.0
-CONFIRM_POLL_SECONDS = 0.25
+CONFIRM_POLL_SECONDS = 0.5
+#: The most one verdict may spend on CloudFormation's (throttled) read API.
+VERDICT_SECONDS = 20.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +87,7 @@ def verdict(
     When CloudFormation cannot be asked (no permission, unreachable, out of time), the answer
     counts as awaited: deleting a resource CloudFormation may keep would be worse.
     """
+    deadline = deadline.sooner(VERDICT_SECONDS)
     try:
         response = call_with_retries(
             lambda: cloudformation.describe_stack_resource(
