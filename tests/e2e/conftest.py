@@ -258,8 +258,9 @@ def deploy(
     problems += [
         f"{sent.request_type} {sent.logical_id} ran under Python {version}, not {lambda_python}"
         for deployment in made
-        for sent in deployment.history
-        if sent.invocation.result is not None
-        and (version := sent.invocation.result.get("pythonVersion")) != lambda_python.version_text
+        for sent in [*deployment.history, *deployment.late]
+        for invocation in sent.deliveries
+        if invocation.result is not None
+        and (version := invocation.result.get("pythonVersion")) != lambda_python.version_text
     ]
     assert problems == [], "\n".join(problems)
