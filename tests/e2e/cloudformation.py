@@ -1032,8 +1032,12 @@ class StackDeployment:
                 found.append(f"{what}: boto3 came from {result.get('boto3File')}")
         elif not invocation.killed:
             found.append(f"{what}: the runner reported nothing")
-        if "X-Amz-Signature" in invocation.log_tail(size=1_000_000):
+        log = invocation.log_tail(size=1_000_000)
+        if "X-Amz-Signature" in log:
             found.append(f"{what}: the log shows the pre-signed ResponseURL")
+        if "CloudFormation has not recorded the answer yet" in log:
+            # The harness records every answer as it arrives, as CloudFormation does.
+            found.append(f"{what}: the handler waited in vain for its answer to be recorded")
         if (
             sent.request_type == "Delete"
             and sent.response is not None
@@ -1091,7 +1095,6 @@ class StackDeployment:
                 if sent is None:
                     still.append((event, future))
                     continue
-                self._taken(sent)
                 with self._lock:
                     self.history.append(sent)
                 answered.append(sent)
@@ -1120,15 +1123,21 @@ class StackDeployment:
             started = self._first_delivery.get(url, time.monotonic())
         if self.receiver.responses_for(url):
             response = self.receiver.wait_for(url, timeout=0)[0]
-            invocations = future.result()  # the handler returns right after it answers
+            # CloudFormation records an answer as it arrives, while the function may still run
+            # (the handler watches for exactly that record after answering).
+            sent = Sent(event, None, response)
+            self._taken(sent)
+            invocations = future.result()
             for invocation in invocations:
                 self._check(event, invocation, answered=True)
-            return Sent(event, invocations[-1], response, deliveries=invocations)
+            sent.invocation, sent.deliveries = invocations[-1], invocations
+            return sent
         if time.monotonic() - started > self._service_timeout(event):
             # CloudFormation gives up; whatever still runs answers into the void.
             with self._lock:
                 self._running.append((event, future))
             sent = Sent(event=event, invocation=None, response=None, outcome=NO_RESPONSE)
+            self._taken(sent)
             return sent
         if future.done():
             invocations = future.result()
@@ -1138,7 +1147,9 @@ class StackDeployment:
                 response = None
             for invocation in invocations:
                 self._check(event, invocation, answered=response is not None)
-            return Sent(event, invocations[-1], response, deliveries=invocations)
+            sent = Sent(event, invocations[-1], response, deliveries=invocations)
+            self._taken(sent)
+            return sent
         return None
 
     def settle(self) -> list[Sent]:
