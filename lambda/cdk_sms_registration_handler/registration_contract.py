@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .resource_contract import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS
+from .resource_contract import MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, read_tag_list
 
 RESOURCE_TYPE = "Custom::SmsRegistration"
 
@@ -362,26 +362,7 @@ def parse_submit(raw: object) -> bool:
 
 def parse_tags(raw: object) -> dict[str, str]:
     """Read ``Tags``: a list of ``{Key, Value}``, like every CloudFormation resource."""
-    if raw is None or raw == "":
-        return {}
-    if isinstance(raw, Mapping):
-        raise RegistrationValidationError(
-            f"{TAGS}: must be a list of {{Key, Value}} entries, not a map "
-            "(write - Key: team / Value: messaging)"
-        )
-    if not isinstance(raw, list):
-        raise RegistrationValidationError(f"{TAGS}: must be a list of {{Key, Value}} entries")
-    tags: dict[str, str] = {}
-    for position, entry in enumerate(raw, start=1):
-        if not isinstance(entry, Mapping) or set(entry) != {"Key", "Value"}:
-            raise RegistrationValidationError(
-                f"{TAGS}: entry {position} must have exactly Key and Value"
-            )
-        key, value = entry["Key"], entry["Value"]
-        if key in tags:
-            raise RegistrationValidationError(f"{TAGS}: tag key {key!r} appears more than once")
-        tags[key] = value
-    return check_tags(tags)
+    return check_tags(read_tag_list(raw, RegistrationValidationError))
 
 
 def parse_properties(properties: Mapping[str, Any]) -> RegistrationSpec:

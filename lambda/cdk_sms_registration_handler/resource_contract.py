@@ -178,27 +178,30 @@ def check_tags(tags: Mapping[str, str], property_name: str = TAGS) -> dict[str, 
     return dict(tags)
 
 
-def _parse_tag_list(raw: object) -> dict[str, str]:
+def read_tag_list(raw: object, error: type[ValueError]) -> dict[str, str]:
+    """Read a ``Tags`` property, CloudFormation's list of ``{Key, Value}``, into a dict.
+
+    Shared by both resource types; ``error`` is the type's own validation error. The service's
+    tag rules are checked afterwards by each type's ``check_tags``.
+    """
     if raw is None or raw == "":
         return {}
     if isinstance(raw, Mapping):
-        raise AttachmentValidationError(
+        raise error(
             f"{TAGS}: must be a list of {{Key, Value}} entries, not a map "
             "(write - Key: team / Value: messaging)"
         )
     if not isinstance(raw, list):
-        raise AttachmentValidationError(f"{TAGS}: must be a list of {{Key, Value}} entries")
+        raise error(f"{TAGS}: must be a list of {{Key, Value}} entries")
     tags: dict[str, str] = {}
     for position, entry in enumerate(raw, start=1):
         if not isinstance(entry, Mapping) or set(entry) != {"Key", "Value"}:
-            raise AttachmentValidationError(
-                f"{TAGS}: entry {position} must have exactly Key and Value"
-            )
+            raise error(f"{TAGS}: entry {position} must have exactly Key and Value")
         key, value = entry["Key"], entry["Value"]
         if key in tags:
-            raise AttachmentValidationError(f"{TAGS}: tag key {key!r} appears more than once")
+            raise error(f"{TAGS}: tag key {key!r} appears more than once")
         tags[key] = value
-    return check_tags(tags)
+    return tags
 
 
 def _parse_max_size(raw: object) -> int:
@@ -238,6 +241,6 @@ def parse_properties(properties: Mapping[str, Any]) -> AttachmentSpec:
         bucket=bucket,
         key=key,
         version_id=_parse_version_id(properties.get(ATTACHMENT_VERSION_ID)),
-        tags=_parse_tag_list(properties.get(TAGS)),
+        tags=check_tags(read_tag_list(properties.get(TAGS), AttachmentValidationError)),
         max_size_bytes=_parse_max_size(properties.get(MAX_SIZE_BYTES)),
     )
