@@ -6,6 +6,7 @@ import datetime
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
+from cdk_sms_registration_handler import attachments
 from cdk_sms_registration_handler.attachments import client_token
 from cdk_sms_registration_handler.resource_contract import (
     SOURCE_TAG_KEY,
@@ -21,6 +23,7 @@ from cdk_sms_registration_handler.resource_contract import (
     owner_mark,
     source_tag_value,
 )
+from cdk_sms_registration_handler.retries import Deadline
 
 from .conftest import SAMPLE_PDF, SAMPLE_PNG
 from .handler_events import LOGICAL_ID, STACK_ID, LambdaContext, event
@@ -397,15 +400,40 @@ def test_upload_still_in_progress_at_bound_is_deleted(service: Service) -> None:
     service.created("UPLOAD_IN_PROGRESS")
     service.described("UPLOAD_IN_PROGRESS")
     service.deleted()
-    # 24 s: 21 s after the response reserve, half of it for the upload wait, and no poll starts
-    # unless its Describe can finish in time (10 s).
-    response = service.run(event("Create", _props()), timeout_seconds=24)
+    # 25 s: 22 s after the response reserve, half of it for the upload wait, and no poll
+    # sleeps unless its Describe can still finish in time afterwards (10 s + 0.5 s overshoot).
+    response = service.run(event("Create", _props()), timeout_seconds=25)
     assert response["Status"] == "FAILED"
     assert (
         "upload still UPLOAD_IN_PROGRESS after 1 polls; gave up before the Lambda deadline"
         in response["Reason"]
     )
     assert f"; attachment {ATTACHMENT_ID} deleted; source {URL}" in response["Reason"]
+
+
+def test_a_late_waking_poll_still_ends_on_its_own_reason(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loaded sandbox wakes late from each sleep; the next Describe must still be allowed.
+
+    Without room for the overshoot, the Describe after the last sleep is refused, and the
+    answer says "not started" instead of why the upload was given up.
+    """
+    now = [0.0]
+    deadline = Deadline(12.0, clock=lambda: now[0])
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds + 0.4))
+    service.described("UPLOAD_IN_PROGRESS")
+    service.described("UPLOAD_IN_PROGRESS")
+    attachment = {
+        "RegistrationAttachmentId": ATTACHMENT_ID,
+        "AttachmentStatus": "UPLOAD_IN_PROGRESS",
+    }
+    with service.sms, pytest.raises(attachments.UploadNotCompleted, match="after 2 polls"):
+        attachments.wait_until_uploaded(
+            service.index._client("pinpoint-sms-voice-v2"), attachment, deadline
+        )
+    service.sms.assert_no_pending_responses()
 
 
 def test_cleanup_failure_leaves_id_for_rollback(service: Service) -> None:

@@ -20,7 +20,7 @@ from .resource_contract import (
     AttachmentSpec,
     read_source_tag,
 )
-from .retries import CALL_SECONDS, Deadline, call_with_retries
+from .retries import Deadline, call_with_retries, room_to_wait
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def wait_until_uploaded(
         if status in (UPLOAD_FAILED, DELETED):
             reason = attachment.get("AttachmentUploadErrorReason") or "no reason given"
             raise UploadNotCompleted(f"upload failed on the service ({status}: {reason})")
-        if wait + CALL_SECONDS >= deadline.remaining():
+        if not room_to_wait(wait, deadline):
             raise UploadNotCompleted(
                 f"upload still {status} after {polls} polls; gave up before the Lambda deadline"
             )
@@ -171,7 +171,7 @@ def _delete_after_conflict(
         status = None if described is None else described.get("AttachmentStatus")
         if status in (None, DELETED):
             return "already gone"  # a conflict on a deleted attachment is no conflict
-        if status != UPLOAD_IN_PROGRESS or wait + CALL_SECONDS >= deadline.remaining():
+        if status != UPLOAD_IN_PROGRESS or not room_to_wait(wait, deadline):
             raise AttachmentInUse(str(conflict)) from conflict
         time.sleep(wait)
         wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)

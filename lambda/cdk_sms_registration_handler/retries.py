@@ -41,6 +41,15 @@ CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 7
 #: The longest one attempt can take; no attempt starts with less time than this left.
 CALL_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS
+#: How late a sleep may wake in a loaded sandbox. A loop that sleeps, then calls, allows for it:
+#: otherwise the call after the sleep is refused, and the loop ends on that refusal instead of
+#: its own reason.
+SLEEP_OVERSHOOT_SECONDS = 0.5
+
+
+def room_to_wait(wait: float, deadline: Deadline) -> bool:
+    """Whether sleeping ``wait`` seconds still leaves time for one more call to start."""
+    return wait + SLEEP_OVERSHOOT_SECONDS + CALL_SECONDS < deadline.remaining()
 
 
 class Deadline:
@@ -101,7 +110,7 @@ def call_with_retries(
                 raise
             attempt += 1
             wait = random.uniform(0, min(LONGEST_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2**attempt))
-            if wait + CALL_SECONDS >= deadline.remaining():
+            if not room_to_wait(wait, deadline):
                 raise RetriesExhausted(
                     f"{what} still failing after {attempt} attempts, out of time: {error}"
                 ) from error

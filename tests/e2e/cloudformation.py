@@ -1088,10 +1088,11 @@ class StackDeployment:
         """
         pending = list(map(self._launch, events))
         answered: list[Sent] = []
+        taken: dict[str, Sent] = {}  # answers recorded whose function still runs, by URL
         while pending:
             still: list[tuple[dict[str, Any], Future[list[Invocation]]]] = []
             for event, future in pending:
-                sent = self._answer(event, future)
+                sent = self._answer(event, future, taken)
                 if sent is None:
                     still.append((event, future))
                     continue
@@ -1099,11 +1100,20 @@ class StackDeployment:
                     self.history.append(sent)
                 answered.append(sent)
             pending = still
-            if cancel_on_failure and any(item.status != SUCCESS for item in answered):
+            if cancel_on_failure and any(
+                item.status != SUCCESS for item in [*answered, *taken.values()]
+            ):
                 break
             if pending:
                 time.sleep(0.02)
         cancelled = []
+        # A request already answered is not cancelled: its function is waited for.
+        for event, future in [item for item in pending if item[0]["ResponseURL"] in taken]:
+            sent = self._finish(event, future, taken[event["ResponseURL"]])
+            with self._lock:
+                self.history.append(sent)
+            answered.append(sent)
+        pending = [item for item in pending if item[0]["ResponseURL"] not in taken]
         for event, future in pending:
             future.cancel()  # not started yet: CloudFormation never sends it
             self._set_resource(event["LogicalResourceId"], f"{event['RequestType'].upper()}_FAILED")
@@ -1116,22 +1126,23 @@ class StackDeployment:
             cancelled.append(sent)
         return answered, cancelled
 
-    def _answer(self, event: dict[str, Any], future: Future[list[Invocation]]) -> Sent | None:
-        """The answer CloudFormation takes for a request, or None while it still waits."""
+    def _answer(
+        self, event: dict[str, Any], future: Future[list[Invocation]], taken: dict[str, Sent]
+    ) -> Sent | None:
+        """The answer CloudFormation takes for a request, or None while it still waits.
+
+        An answer is recorded in ``taken`` as it arrives, while the function may still run
+        (the handler watches for exactly that record after answering); it is returned once
+        the function has ended, so no other request waits on this one's function.
+        """
         url = event["ResponseURL"]
         with self._lock:
             started = self._first_delivery.get(url, time.monotonic())
-        if self.receiver.responses_for(url):
-            response = self.receiver.wait_for(url, timeout=0)[0]
-            # CloudFormation records an answer as it arrives, while the function may still run
-            # (the handler watches for exactly that record after answering).
-            sent = Sent(event, None, response)
-            self._taken(sent)
-            invocations = future.result()
-            for invocation in invocations:
-                self._check(event, invocation, answered=True)
-            sent.invocation, sent.deliveries = invocations[-1], invocations
-            return sent
+        if url not in taken and self.receiver.responses_for(url):
+            taken[url] = Sent(event, None, self.receiver.wait_for(url, timeout=0)[0])
+            self._taken(taken[url])
+        if url in taken:
+            return self._finish(event, future, taken[url]) if future.done() else None
         if time.monotonic() - started > self._service_timeout(event):
             # CloudFormation gives up; whatever still runs answers into the void.
             with self._lock:
@@ -1151,6 +1162,14 @@ class StackDeployment:
             self._taken(sent)
             return sent
         return None
+
+    def _finish(self, event: dict[str, Any], future: Future[list[Invocation]], sent: Sent) -> Sent:
+        """An answered request, once its function has ended: check and attach its deliveries."""
+        invocations = future.result()
+        for invocation in invocations:
+            self._check(event, invocation, answered=True)
+        sent.invocation, sent.deliveries = invocations[-1], invocations
+        return sent
 
     def settle(self) -> list[Sent]:
         """Wait for the invocations CloudFormation stopped waiting for; record their answers."""

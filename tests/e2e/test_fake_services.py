@@ -42,14 +42,14 @@ def client(sms_service: FakeSmsService) -> Any:
 
 
 def test_new_attachment_is_invisible_for_a_moment(sms_service: FakeSmsService, client: Any) -> None:
-    sms_service.visibility_seconds = 0.5
+    sms_service.visibility_seconds = 2.0  # far above an in-process round trip, even loaded
     sms_service.upload_seconds = 0
     created = client.create_registration_attachment(AttachmentBody=PNG_BYTES)
     attachment_id = created["RegistrationAttachmentId"]
     with pytest.raises(ClientError) as exc_info:
         client.describe_registration_attachments(RegistrationAttachmentIds=[attachment_id])
     assert _error_code(exc_info) == "ResourceNotFoundException"
-    time.sleep(0.6)
+    time.sleep(2.1)
     assert _describe_status(client, attachment_id) == "UPLOAD_COMPLETE"
 
 
@@ -92,7 +92,7 @@ def _describe_status(client: Any, attachment_id: str) -> str:
 def test_create_from_s3_pdf_completes_after_upload_seconds(
     sms_service: FakeSmsService, client: Any, bucket: str
 ) -> None:
-    sms_service.upload_seconds = 0.3
+    sms_service.upload_seconds = 2.0  # far above an in-process round trip, even loaded
     created = client.create_registration_attachment(AttachmentUrl=f"s3://{bucket}/letter.pdf")
     attachment_id = created["RegistrationAttachmentId"]
     assert ATTACHMENT_ID_RE.fullmatch(attachment_id)
@@ -101,7 +101,7 @@ def test_create_from_s3_pdf_completes_after_upload_seconds(
     )
     assert created["AttachmentStatus"] == "UPLOAD_IN_PROGRESS"
     assert _describe_status(client, attachment_id) == "UPLOAD_IN_PROGRESS"
-    time.sleep(0.35)
+    time.sleep(2.05)
     described = client.describe_registration_attachments(
         RegistrationAttachmentIds=[created["RegistrationAttachmentArn"]]
     )["RegistrationAttachments"][0]
@@ -299,12 +299,12 @@ def test_latency_is_added(sms_service: FakeSmsService, client: Any) -> None:
 
 
 def test_rate_limit_is_enforced(sms_service: FakeSmsService, client: Any) -> None:
-    sms_service.set_rate_limits({CREATE: 4.0})
+    sms_service.set_rate_limits({CREATE: 1.0})  # a 1 s window: a loaded machine stays inside
     client.create_registration_attachment(AttachmentBody=PDF)
     with pytest.raises(ClientError) as exc_info:
         client.create_registration_attachment(AttachmentBody=PDF)
     assert _error_code(exc_info) == "ThrottlingException"
-    time.sleep(0.3)
+    time.sleep(1.1)
     client.create_registration_attachment(AttachmentBody=PDF)
     assert sms_service.calls[CREATE] == 3 and sms_service.successes[CREATE] == 2
 

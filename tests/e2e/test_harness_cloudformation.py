@@ -234,7 +234,7 @@ def test_a_cancelled_update_is_rolled_back_on_the_old_physical_id(play: Any) -> 
 
     base = {"ServiceToken": deployment.resources["Changes"].properties["ServiceToken"]}
     result = deployment._update(
-        {"Changes": {**base, "Script": "sleep:3"}, "Breaks": {**base, "Script": "fail"}},
+        {"Changes": {**base, "Script": "sleep:5"}, "Breaks": {**base, "Script": "fail"}},
         added=[],
         removed=[],
     )
