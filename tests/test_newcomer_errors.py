@@ -14,10 +14,17 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
 import cdk_sms_registration
-from cdk_sms_registration import AttachmentSource, AttachmentValidationError, RegistrationAttachment
+from cdk_sms_registration import (
+    AttachmentSource,
+    AttachmentValidationError,
+    Registration,
+    RegistrationAttachment,
+    RegistrationValidationError,
+)
 from cdk_sms_registration.attachment import SHARED_PROVIDER_ASSETS_WARNING
 from cdk_sms_registration_handler import document_rules
 from cdk_sms_registration_handler.document_rules import DEFAULT_MAX_SIZE_BYTES, check_local_file
+from cdk_sms_registration_handler.registration_contract import HANDLER_TAG_PREFIX
 from cdk_sms_registration_handler.resource_contract import RESOURCE_TYPE, SOURCE_TAG_KEY
 
 from .cdk_apps import ENV, new_app, resources_of_type
@@ -167,6 +174,51 @@ def test_snapshot_set_by_an_aspect_fails_validation(outdir: Path) -> None:
     RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(SAMPLE_PDF))
     cdk.RemovalPolicies.of(stack).apply(cdk.RemovalPolicy.SNAPSHOT)
     with pytest.raises(RuntimeError, match=r"\[SnapshotAspect/Loa\] removal_policy .*SNAPSHOT"):
+        stack.node.root.synth()  # type: ignore[attr-defined]
+
+
+def _registration(stack: cdk.Stack) -> Registration:
+    return Registration(
+        stack, "Reg", registration_type="US_TOLL_FREE_REGISTRATION", service_token=SHARED_TOKEN
+    )
+
+
+def test_a_registration_reports_tags_of_problems_under_its_path(outdir: Path) -> None:
+    stack = _stack(outdir, "RegTagged")
+    _registration(stack)
+    for index in range(200):
+        cdk.Tags.of(stack).add(f"cost-center-{index}", "x")
+    with pytest.raises(RuntimeError) as raised:
+        stack.node.root.synth()  # type: ignore[attr-defined]
+    message = str(raised.value)
+    assert "[RegTagged/Reg] tags: 200 tags, at most 199 allowed" in message
+    assert "exclude_resource_types=['Custom::SmsRegistration']" in message
+    assert "Resolution error" not in message
+
+    stack = _stack(outdir, "RegReserved")
+    _registration(stack)
+    cdk.Tags.of(stack).add(f"{HANDLER_TAG_PREFIX}mine", "x")
+    with pytest.raises(RuntimeError) as raised:
+        stack.node.root.synth()  # type: ignore[attr-defined]
+    assert (
+        f"[RegReserved/Reg] tags: tag key '{HANDLER_TAG_PREFIX}mine' uses the prefix "
+        f"{HANDLER_TAG_PREFIX}, reserved for the handler's marks (a tag added with Tags.of())"
+    ) in str(raised.value)
+
+
+def test_a_registration_refuses_snapshot_at_construction_after_and_by_aspect(
+    outdir: Path,
+) -> None:
+    stack = _stack(outdir, "RegSnapshot")
+    registration = _registration(stack)
+    with pytest.raises(RegistrationValidationError) as raised:
+        registration.apply_removal_policy(cdk.RemovalPolicy.SNAPSHOT)
+    assert str(raised.value) == (
+        "RegSnapshot/Reg: removal_policy RemovalPolicy.SNAPSHOT is not supported; "
+        "use DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE"
+    )
+    cdk.RemovalPolicies.of(stack).apply(cdk.RemovalPolicy.SNAPSHOT)
+    with pytest.raises(RuntimeError, match=r"\[RegSnapshot/Reg\] removal_policy .*SNAPSHOT"):
         stack.node.root.synth()  # type: ignore[attr-defined]
 
 

@@ -8,19 +8,15 @@ from typing import Any, Protocol, runtime_checkable
 import jsii
 from aws_cdk import (
     Annotations,
-    CfnDeletionPolicy,
     CfnResource,
-    IResolvable,
-    IResolveContext,
     ITaggableV2,
     RemovalPolicy,
     Resource,
     Stack,
     TagManager,
-    TagType,
     Token,
 )
-from constructs import Construct, IValidation, Node
+from constructs import Construct, Node
 
 from cdk_sms_registration_handler import resource_contract as contract
 from cdk_sms_registration_handler.document_rules import (
@@ -29,31 +25,21 @@ from cdk_sms_registration_handler.document_rules import (
     check_max_size_setting,
 )
 
+from .late_checks import LateValidation, SynthTags, removal_policy_problem
 from .provider import SERVICE_TIMEOUT_SECONDS as _SERVICE_TIMEOUT
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 
 #: How long CloudFormation waits for the provider's answer (the function's timeout is 15 min).
 SERVICE_TIMEOUT_SECONDS = str(_SERVICE_TIMEOUT)
-_ALLOWED_REMOVAL_POLICIES = (
-    RemovalPolicy.DESTROY,
-    RemovalPolicy.RETAIN,
-    RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-)
 #: The id of the warning that a shared provider must be allowed to read the asset bucket.
 SHARED_PROVIDER_ASSETS_WARNING = "cdk-sms-registration:sharedProviderReadsAssetBucket"
 
 
-def _removal_policy_message(removal_policy: RemovalPolicy) -> str:
-    return (
-        f"removal_policy {removal_policy} is not supported; "
-        "use DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE"
-    )
-
-
 def _check_removal_policy(path: str, removal_policy: RemovalPolicy) -> None:
-    if removal_policy not in _ALLOWED_REMOVAL_POLICIES:
-        raise AttachmentValidationError(f"{path}: {_removal_policy_message(removal_policy)}")
+    problem = removal_policy_problem(removal_policy)
+    if problem is not None:
+        raise AttachmentValidationError(f"{path}: {problem}")
 
 
 @runtime_checkable
@@ -94,69 +80,6 @@ class _ImportedRegistrationAttachment(Resource):
     @property
     def attachment_arn(self) -> str:
         return _attachment_arn(self, self._attachment_id)
-
-
-@jsii.implements(IResolvable)
-class _TagsProperty:
-    """Renders the Tags property at synth, after ``Tags.of()`` aspects have run.
-
-    A tag that breaks a rule is kept as ``problem`` for the attachment's validation to report:
-    CDK resolves tokens before it validates, and an error raised here would surface as a
-    resolution trace without the attachment's path.
-    """
-
-    def __init__(self, attachment: RegistrationAttachment) -> None:
-        self._attachment = attachment
-        self._rendered: list[dict[str, str]] | None = None
-        self._done = False
-        self.problem: str | None = None
-        self.creation_stack: list[str] = []
-
-    def render(self) -> list[dict[str, str]] | None:
-        # CDK resolves a template more than once per synth, all after the aspects (Tags.of)
-        # have run, and each render is a round trip from Node.js back into Python: render once.
-        if not self._done:
-            merged = self._attachment._merged_tags()
-            try:
-                contract.check_tags(merged, property_name="tags")
-            except AttachmentValidationError as error:
-                # The tags prop passed at construction: the culprit is a Tags.of() tag.
-                self.problem = (
-                    f"{error}; tags from Tags.of() count too (keep them off attachments with "
-                    f"Tags.of(scope).add(key, value, exclude_resource_types="
-                    f"[{contract.RESOURCE_TYPE!r}]))"
-                    if len(merged) > contract.MAX_USER_TAGS
-                    else f"{error} (a tag added with Tags.of())"
-                )
-            self._rendered = [{"Key": key, "Value": merged[key]} for key in sorted(merged)] or None
-            self._done = True
-        return self._rendered
-
-    def resolve(self, context: IResolveContext) -> Any:
-        return self.render()
-
-    def to_string(self) -> str:
-        return "RegistrationAttachmentTags"
-
-
-@jsii.implements(IValidation)
-class _AttachmentValidation:
-    """What can only be checked once aspects have run: ``Tags.of()`` tags, removal policies.
-
-    CDK reports the messages with the attachment's path and fails the synth.
-    """
-
-    def __init__(self, tags: _TagsProperty, resource: CfnResource) -> None:
-        self._tags = tags
-        self._resource = resource
-
-    def validate(self) -> list[str]:
-        self._tags.render()
-        problems = [self._tags.problem] if self._tags.problem else []
-        options = self._resource.cfn_options
-        if CfnDeletionPolicy.SNAPSHOT in (options.deletion_policy, options.update_replace_policy):
-            problems.append(_removal_policy_message(RemovalPolicy.SNAPSHOT))
-        return problems
 
 
 @jsii.implements(ITaggableV2)
@@ -220,8 +143,7 @@ class RegistrationAttachment(Resource):
         size_limit = check_max_size_setting(
             DEFAULT_MAX_SIZE_BYTES if max_size_bytes is None else max_size_bytes
         )
-        self._prop_tags = contract.check_tags(dict(tags or {}), property_name="tags")
-        self._tag_manager = TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
+        self._tags = SynthTags(contract, tags, property_name="tags")
 
         bound = source.bind(self, size_limit)
         provider = None if service_token else RegistrationAttachmentProvider.of(self)
@@ -240,14 +162,13 @@ class RegistrationAttachment(Resource):
                 "REGION/*",
             )
 
-        tags_property = _TagsProperty(self)
         properties: dict[str, Any] = {
             contract.SERVICE_TOKEN: service_token,
             # The handler always answers before its 15-minute timeout; should it never be able
             # to (a crash at start-up), CloudFormation stops waiting after this, not an hour.
             contract.SERVICE_TIMEOUT: SERVICE_TIMEOUT_SECONDS,
             contract.ATTACHMENT_URL: f"s3://{bound.bucket_name}/{bound.object_key}",
-            contract.TAGS: tags_property,
+            contract.TAGS: self._tags,
         }
         if bound.version_id is not None:
             properties[contract.ATTACHMENT_VERSION_ID] = bound.version_id
@@ -264,7 +185,7 @@ class RegistrationAttachment(Resource):
         if provider is not None:
             # A Delete must never run after the handler's permissions are gone.
             self._resource.add_resource_dependency(provider.policy_resource)
-        self.node.add_validation(_AttachmentValidation(tags_property, self._resource))
+        self.node.add_validation(LateValidation(self._tags, self._resource))
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """Set the removal policy after construction: DESTROY, RETAIN or RETAIN_ON_UPDATE_OR_DELETE.
@@ -277,7 +198,7 @@ class RegistrationAttachment(Resource):
     @property
     def cdk_tag_manager(self) -> TagManager:
         """Where ``Tags.of()`` puts the tags applied to this attachment or its parents."""
-        return self._tag_manager
+        return self._tags.tag_manager
 
     @property
     def attachment_id(self) -> str:
@@ -298,12 +219,3 @@ class RegistrationAttachment(Resource):
     def created_timestamp(self) -> str:
         """When the attachment was created, ISO 8601 (``Fn::GetAtt CreatedTimestamp``)."""
         return self._resource.get_att(contract.ATTR_CREATED).to_string()
-
-    def _merged_tags(self) -> dict[str, str]:
-        """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
-        applied = {tag["Key"]: tag["Value"] for tag in self._tag_manager.render_tags() or []}
-        return {
-            key: value
-            for key, value in {**applied, **self._prop_tags}.items()
-            if not key.lower().startswith("aws:")
-        }

@@ -8,14 +8,11 @@ from typing import Any, Protocol, runtime_checkable
 import jsii
 from aws_cdk import (
     CfnResource,
-    IResolvable,
-    IResolveContext,
     ITaggableV2,
     RemovalPolicy,
     Resource,
     Stack,
     TagManager,
-    TagType,
     Token,
 )
 from aws_cdk import aws_events as events
@@ -30,18 +27,13 @@ from cdk_sms_registration_handler.registration_rules import problem_lines
 
 from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
 from .definitions import RegistrationDefinitions
+from .late_checks import LateValidation, SynthTags, removal_policy_problem
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 from .status_events import status_change_rule
 
 #: What a field of ``Registration(fields=...)`` may be.
 FieldInput = str | Sequence[str] | IRegistrationAttachment | AttachmentSource
-
-_ALLOWED_REMOVAL_POLICIES = (
-    RemovalPolicy.DESTROY,
-    RemovalPolicy.RETAIN,
-    RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
-)
 
 
 @runtime_checkable
@@ -105,22 +97,10 @@ class _ImportedRegistration(Resource):
         )
 
 
-@jsii.implements(IResolvable)
-class _TagsProperty:
-    """Renders the Tags property at synth, after ``Tags.of()`` aspects have run."""
-
-    def __init__(self, registration: Registration) -> None:
-        self._registration = registration
-        self._rendered: list[dict[str, str]] | None = None
-        self.creation_stack: list[str] = []
-
-    def resolve(self, context: IResolveContext) -> Any:
-        if self._rendered is None:
-            self._rendered = self._registration._render_tags() or None
-        return self._rendered
-
-    def to_string(self) -> str:
-        return "RegistrationTags"
+def _check_removal_policy(path: str, removal_policy: RemovalPolicy) -> None:
+    problem = removal_policy_problem(removal_policy)
+    if problem is not None:
+        raise RegistrationValidationError(f"{path}: {problem}")
 
 
 def _unresolved(value: object) -> bool:
@@ -211,13 +191,8 @@ class Registration(Resource):
         if not isinstance(submit, bool):
             raise RegistrationValidationError(f"{where}: submit must be True or False")
         policy = RemovalPolicy.RETAIN if removal_policy is None else removal_policy
-        if policy not in _ALLOWED_REMOVAL_POLICIES:
-            raise RegistrationValidationError(
-                f"{where}: removal_policy {policy} is not supported; "
-                "use RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE"
-            )
-        self._prop_tags = contract.check_tags(dict(tags or {}), property_name=f"{where}: tags")
-        self._tag_manager = TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
+        _check_removal_policy(where, policy)
+        self._tags = SynthTags(contract, tags, property_name=f"{where}: tags")
         rendered_fields = [
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
@@ -235,7 +210,7 @@ class Registration(Resource):
             contract.REGISTRATION_TYPE: registration_type,
             contract.FIELDS: rendered_fields,
             contract.SUBMIT: submit,
-            contract.TAGS: _TagsProperty(self),
+            contract.TAGS: self._tags,
         }
         if rendered_associations:
             properties[contract.ASSOCIATIONS] = rendered_associations
@@ -247,6 +222,15 @@ class Registration(Resource):
         if provider is not None:
             # A Delete must never run after the handler's permissions are gone.
             self._resource.add_resource_dependency(provider.policy_resource)
+        self.node.add_validation(LateValidation(self._tags, self._resource))
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """Set the removal policy after construction: RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE.
+
+        SNAPSHOT is refused, as in the constructor: a registration has no snapshot.
+        """
+        _check_removal_policy(self.node.path, policy)
+        super().apply_removal_policy(policy)
 
     def _field(self, path: str, value: object, policy: RemovalPolicy) -> dict[str, Any]:
         """One entry of the Fields property; errors name the field path, never the value."""
@@ -337,7 +321,7 @@ class Registration(Resource):
     @property
     def cdk_tag_manager(self) -> TagManager:
         """Where ``Tags.of()`` puts the tags applied to this registration or its parents."""
-        return self._tag_manager
+        return self._tags.tag_manager
 
     @property
     def registration_id(self) -> str:
@@ -382,14 +366,3 @@ class Registration(Resource):
         return status_change_rule(
             self, id, self.registration_id, target=target, description=description
         )
-
-    def _render_tags(self) -> list[dict[str, str]]:
-        """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
-        applied = {tag["Key"]: tag["Value"] for tag in self._tag_manager.render_tags() or []}
-        merged = {
-            key: value
-            for key, value in {**applied, **self._prop_tags}.items()
-            if not key.lower().startswith("aws:")
-        }
-        contract.check_tags(merged, property_name=f"{self.node.path}: tags")
-        return [{"Key": key, "Value": merged[key]} for key in sorted(merged)]
