@@ -1,4 +1,4 @@
-"""The cfn-lint rule shipped in cfn-lint/: typos and broken values fail before deploy."""
+"""The cfn-lint rules shipped in cfn-lint/: typos and broken values fail before deploy."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from cdk_sms_registration_handler import registration_contract
 from cdk_sms_registration_handler import resource_contract as contract
 
 from .conftest import REPO
@@ -20,6 +21,7 @@ from .conftest import REPO
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 RULES = REPO / "cfn-lint"
 EXAMPLE = REPO / "examples" / "cloudformation" / "registration-attachment.yaml"
+REGISTRATION_EXAMPLE = REPO / "examples" / "cloudformation" / "registration.yaml"
 TOKEN = {"Fn::ImportValue": "SmsRegistrationAttachmentServiceToken"}
 
 
@@ -42,8 +44,8 @@ def _attachment(**properties: Any) -> dict[str, Any]:
 
 
 def _rule_module() -> ModuleType:
-    path = RULES / "sms_registration_attachment.py"
-    spec = importlib.util.spec_from_file_location("sms_registration_attachment_rule", path)
+    path = RULES / "sms_registration_rules.py"
+    spec = importlib.util.spec_from_file_location("sms_registration_rules", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -117,8 +119,8 @@ def test_broken_value_fails_and_a_good_neighbour_passes(
 
 def test_schema_follows_the_resource_contract() -> None:
     rule = _rule_module()
-    schema = rule.SCHEMA
-    assert rule.RESOURCE_TYPE == contract.RESOURCE_TYPE
+    schema = rule.ATTACHMENT_SCHEMA
+    assert rule.ATTACHMENT_TYPE == contract.RESOURCE_TYPE
     assert set(schema["properties"]) == set(contract.KNOWN_PROPERTIES)
     assert set(schema["required"]) == {contract.SERVICE_TOKEN, contract.ATTACHMENT_URL}
     assert schema["properties"]["AttachmentUrl"]["maxLength"] == contract.MAX_URL_CHARS
@@ -127,3 +129,114 @@ def test_schema_follows_the_resource_contract() -> None:
     assert tags["items"]["properties"]["Key"]["maxLength"] == contract.MAX_TAG_KEY_CHARS
     assert tags["items"]["properties"]["Value"]["maxLength"] == contract.MAX_TAG_VALUE_CHARS
     assert contract.SOURCE_TAG_KEY in tags["items"]["properties"]["Key"]["pattern"]
+
+
+# Custom::SmsRegistration (E9102) -----------------------------------------------------------
+
+
+def _registration(**properties: Any) -> dict[str, Any]:
+    return {
+        "Type": registration_contract.RESOURCE_TYPE,
+        "Properties": {"ServiceToken": TOKEN, **properties},
+    }
+
+
+def test_registration_example_passes_and_its_typo_is_named(tmp_path: Path) -> None:
+    assert _lint(REGISTRATION_EXAMPLE) == []
+    template = cfn_yaml.load(str(REGISTRATION_EXAMPLE))
+    properties = template["Resources"]["TollFreeRegistration"]["Properties"]
+    properties["RegistrationTyp"] = properties.pop("RegistrationType")
+    broken = tmp_path / "typo.json"
+    broken.write_text(json.dumps(template))
+
+    assert _lint(broken, with_rule=False) == []  # what cfn-lint sees without the rule
+    findings = _lint(broken)
+
+    assert {f["Rule"]["Id"] for f in findings} == {"E9102"}
+    messages = [f["Message"] for f in findings]
+    assert any(
+        "'RegistrationTyp' was unexpected" in m and "'RegistrationType'" in m for m in messages
+    )
+    assert any("'RegistrationType' is a required property" in m for m in messages)
+
+
+_TYPE = {"RegistrationType": "US_TOLL_FREE_REGISTRATION"}
+
+
+@pytest.mark.parametrize(
+    ("properties", "flagged"),
+    [
+        ({"RegistrationType": "US TOLL FREE"}, "RegistrationType"),
+        ({**_TYPE, "Fields": {"companyInfo.companyName": "Example"}}, "Fields"),
+        ({**_TYPE, "Fields": [{"Path": "companyInfo.companyName"}]}, "Fields"),
+        ({**_TYPE, "Fields": [{"Path": "a.b", "Text": "x", "Choices": ["Y"]}]}, "Fields"),
+        ({**_TYPE, "Fields": [{"Path": "a b", "Text": "x"}]}, "Fields"),
+        ({**_TYPE, "Fields": [{"Path": "a.b", "Value": "x"}]}, "Fields"),
+        ({**_TYPE, "Fields": [{"Path": "a.b", "Text": ""}]}, "Fields"),
+        ({**_TYPE, "Fields": [{"Path": "a.b", "Choices": []}]}, "Fields"),
+        ({**_TYPE, "Fields": [{"Path": "a.b", "AttachmentId": "not an id"}]}, "Fields"),
+        ({**_TYPE, "Associations": ["phone-1", "phone-1"]}, "Associations"),
+        ({**_TYPE, "Submit": "yes"}, "Submit"),
+        ({**_TYPE, "Tags": [{"Key": "cdk-sms-registration:owner", "Value": "x"}]}, "Tags"),
+        ({**_TYPE, "Tags": [{"Key": "aws:x", "Value": "x"}]}, "Tags"),
+    ],
+)
+def test_broken_registration_fails_and_a_good_neighbour_passes(
+    tmp_path: Path, properties: dict[str, Any], flagged: str
+) -> None:
+    template = tmp_path / "template.json"
+    good = _registration(
+        **_TYPE,
+        Fields=[
+            {"Path": "companyInfo.companyName", "Text": "Example Corp"},
+            {"Path": "messagingUseCase.useCaseCategory", "Choices": ["ACCOUNT_NOTIFICATIONS"]},
+            {"Path": "companyInfo.businessType", "Choices": "PRIVATE_PROFIT"},
+            {"Path": "messagingUseCase.optInImage", "AttachmentId": {"Ref": "OptInId"}},
+        ],
+        Associations=[{"Ref": "AWS::NoValue"}, "phone-0123456789abcdef0123456789abcdef"],
+        Submit="true",  # CloudFormation sends booleans as strings anyway
+        ServiceTimeout=1200,
+        Tags=[{"Key": "team", "Value": "messaging"}],
+    )
+    resources = {"Good": good, "Broken": _registration(**properties)}
+    parameters = {"OptInId": {"Type": "String"}}
+    template.write_text(json.dumps({"Parameters": parameters, "Resources": resources}))
+
+    findings = _lint(template)
+
+    assert findings, "nothing flagged"
+    assert {f["Rule"]["Id"] for f in findings} == {"E9102"}
+    assert {tuple(f["Location"]["Path"][:4]) for f in findings} == {
+        ("Resources", "Broken", "Properties", flagged)
+    }
+
+
+def test_registration_schema_follows_the_registration_contract() -> None:
+    rule = _rule_module()
+    schema = rule.REGISTRATION_SCHEMA
+    c = registration_contract
+    assert rule.REGISTRATION_TYPE == c.RESOURCE_TYPE
+    assert set(schema["properties"]) == set(c.KNOWN_PROPERTIES)
+    assert set(schema["required"]) == {c.SERVICE_TOKEN, c.REGISTRATION_TYPE}
+    field = schema["properties"][c.FIELDS]["items"]
+    assert set(field["properties"]) == set(c.FIELD_KEYS)
+    assert [set(option["required"]) for option in field["oneOf"]] == [
+        {key} for key in c.FIELD_VALUE_KEYS
+    ]
+    assert field["properties"][c.FIELD_TEXT]["maxLength"] == c.MAX_TEXT_CHARS
+    assert field["properties"][c.FIELD_CHOICES]["maxItems"] == c.MAX_CHOICES
+    assert field["properties"][c.FIELD_CHOICES]["items"]["maxLength"] == c.MAX_CHOICE_CHARS
+    for name, pattern in (
+        (c.REGISTRATION_TYPE, c.REGISTRATION_TYPE_PATTERN),
+        (c.FIELDS, c.FIELD_PATH_PATTERN),
+        (c.ASSOCIATIONS, c.RESOURCE_ID_PATTERN),
+    ):
+        schema_property = schema["properties"][name]
+        if name == c.FIELDS:
+            schema_property = field["properties"][c.FIELD_PATH]
+        elif name == c.ASSOCIATIONS:
+            schema_property = schema_property["items"]
+        assert schema_property["pattern"] == f"^{pattern.pattern}$"
+    tags = schema["properties"][c.TAGS]
+    assert tags["maxItems"] == c.MAX_USER_TAGS
+    assert c.HANDLER_TAG_PREFIX in tags["items"]["properties"]["Key"]["pattern"]

@@ -1,0 +1,176 @@
+"""cfn-lint rules E9101 and E9102: the properties of this library's two custom resource types.
+
+cfn-lint accepts any property on a ``Custom::`` type, and ``--registry-schemas`` does not apply
+to them, so a typo such as ``AttachmentURL`` or ``RegistrationTyp`` would pass the lint and fail
+only at deploy time. Each rule checks its type against the reference
+(docs/resource-reference.md): known property names (cfn-lint suggests the closest), required
+properties, value syntax and the tag limits.
+
+- E9101 ``Custom::SmsRegistrationAttachment``: ``ServiceToken`` and ``AttachmentUrl`` required,
+  an ``s3://bucket/key`` URL, whole numbers.
+- E9102 ``Custom::SmsRegistration``: ``ServiceToken`` and ``RegistrationType`` required, the
+  type's syntax, each ``Fields`` entry a ``Path`` with exactly one of ``Text``, ``Choices`` or
+  ``AttachmentId``, ``Associations`` IDs, ``Submit`` true or false. Whether a path exists and
+  a value fits the field is the service's to say: the provider checks that on deploy.
+
+Use them with ``cfn-lint --append-rules path/to/this/folder template.yaml``. The file needs only
+cfn-lint (1.x); copy it into your repository if you do not use this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from cfnlint.helpers import FUNCTIONS
+from cfnlint.jsonschema import ValidationError, Validator
+from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
+
+ATTACHMENT_TYPE = "Custom::SmsRegistrationAttachment"
+REGISTRATION_TYPE = "Custom::SmsRegistration"
+
+
+def _tags(reserved_key_pattern: str) -> dict[str, Any]:
+    """The Tags property: 199 user tags (the handler keeps one), no aws: or reserved keys."""
+    return {
+        "type": "array",
+        "maxItems": 199,
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["Key", "Value"],
+            "properties": {
+                "Key": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 128,
+                    "pattern": rf"^(?![aA][wW][sS]:){reserved_key_pattern}",
+                },
+                "Value": {"type": "string", "maxLength": 256},
+            },
+        },
+    }
+
+
+#: An attachment's properties as a JSON schema; each keyword mirrors a rule of the provider.
+ATTACHMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["ServiceToken", "AttachmentUrl"],
+    "properties": {
+        "ServiceToken": {"type": "string"},
+        "ServiceTimeout": {"type": "integer", "minimum": 1, "maximum": 3600},
+        "AttachmentUrl": {
+            "type": "string",
+            "maxLength": 2048,
+            "pattern": r"^s3://[^/\s]+/\S+$",
+        },
+        "AttachmentVersionId": {"type": "string"},
+        "MaxSizeBytes": {"type": "integer", "minimum": 1},
+        "Tags": _tags(r"(?!cdk-sms-registration:source$)"),
+    },
+}
+
+_RESOURCE_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_:/-]{1,256}$"}
+_CHOICE = {"type": "string", "minLength": 1, "maxLength": 256}
+
+#: A registration's properties as a JSON schema; each keyword mirrors a rule of the provider.
+REGISTRATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["ServiceToken", "RegistrationType"],
+    "properties": {
+        "ServiceToken": {"type": "string"},
+        "ServiceTimeout": {"type": "integer", "minimum": 1, "maximum": 3600},
+        "RegistrationType": {"type": "string", "pattern": r"^[A-Za-z0-9_]{1,64}$"},
+        "Fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["Path"],
+                "properties": {
+                    "Path": {"type": "string", "pattern": r"^[A-Za-z0-9_.]{1,100}$"},
+                    "Text": {"type": "string", "minLength": 1, "maxLength": 2048},
+                    # A hand-written template may give a single choice as a plain string.
+                    "Choices": {
+                        "type": ["array", "string"],
+                        "items": _CHOICE,
+                        "minItems": 1,
+                        "maxItems": 100,
+                        "uniqueItems": True,
+                        "minLength": 1,
+                        "maxLength": 256,
+                    },
+                    "AttachmentId": _RESOURCE_ID,
+                },
+                "oneOf": [
+                    {"required": ["Text"]},
+                    {"required": ["Choices"]},
+                    {"required": ["AttachmentId"]},
+                ],
+            },
+        },
+        "Associations": {"type": "array", "items": _RESOURCE_ID, "uniqueItems": True},
+        "Submit": {"type": "boolean"},
+        "Tags": _tags(r"(?!cdk-sms-registration:)"),
+    },
+}
+
+
+class _CustomResourceProperties(CfnLintJsonSchema):
+    """Checks the properties of every resource of ``resource_type`` against ``schema``."""
+
+    resource_type: ClassVar[str]
+    schema: ClassVar[dict[str, Any]]
+    source_url = (
+        "https://github.com/cdk-sms-registration/cdk-sms-registration/blob/main/"
+        "docs/resource-reference.md"
+    )
+    tags: ClassVar[list[str]] = ["resources", "custom"]
+
+    def __init__(self) -> None:
+        super().__init__(keywords=["Resources/*"], all_matches=True)
+
+    def validate(
+        self, validator: Validator, keywords: Any, instance: Any, schema: Any
+    ) -> Iterator[ValidationError]:
+        """Check one resource of the template, if it is of this rule's type."""
+        if not isinstance(instance, dict) or instance.get("Type") != self.resource_type:
+            return
+        properties = instance.get("Properties", {})
+        # Like cfn-lint's own property checks: intrinsic functions are allowed anywhere and
+        # "1048576" passes as an integer (CloudFormation sends every scalar as a string).
+        validator = validator.evolve(
+            context=validator.context.evolve(functions=list(FUNCTIONS), strict_types=False)
+        )
+        for error in super().validate(validator, keywords, properties, self.schema):
+            error.path.appendleft("Properties")
+            yield error
+
+
+class SmsRegistrationAttachmentProperties(_CustomResourceProperties):
+    """Validate Custom::SmsRegistrationAttachment properties against the resource reference."""
+
+    id = "E9101"
+    shortdesc = "Custom::SmsRegistrationAttachment properties are valid"
+    description = (
+        "Property names, required properties, the s3:// URL, numbers and tags of "
+        "Custom::SmsRegistrationAttachment, as the provider checks them at deploy time"
+    )
+    resource_type = ATTACHMENT_TYPE
+    schema = ATTACHMENT_SCHEMA
+
+
+class SmsRegistrationProperties(_CustomResourceProperties):
+    """Validate Custom::SmsRegistration properties against the resource reference."""
+
+    id = "E9102"
+    shortdesc = "Custom::SmsRegistration properties are valid"
+    description = (
+        "Property names, required properties, the registration type, Fields entries, "
+        "associations, Submit and tags of Custom::SmsRegistration, as the provider checks "
+        "them before any write"
+    )
+    resource_type = REGISTRATION_TYPE
+    schema = REGISTRATION_SCHEMA
