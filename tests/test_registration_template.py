@@ -14,6 +14,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 
 from cdk_sms_registration import (
@@ -27,6 +28,7 @@ from cdk_sms_registration import (
     import_service_token,
 )
 from cdk_sms_registration.provider import REGISTRATION_POLICY_CHARS
+from cdk_sms_registration.registration import KEPT_REFERENCE_WARNING
 from cdk_sms_registration_handler.registration_contract import (
     OWNER_TAG_KEY,
     RESOURCE_TYPE,
@@ -396,3 +398,31 @@ def test_cfn_lint_finds_nothing(templates: dict[str, Any]) -> None:
     rules = ["--append-rules", str(REPO / "cfn-lint"), "--"]
     result = subprocess.run([cfn_lint, *rules, *paths], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_retained_registration_warns_about_a_deleted_attachment_it_references() -> None:
+    stack = cdk.Stack(cdk.App(), "Kept", env=ENV, analytics_reporting=False)
+    png = AttachmentSource.from_file(SAMPLE_PNG)
+    deleted = RegistrationAttachment(stack, "Deleted", source=png, service_token="arn:token")
+    kept = RegistrationAttachment(
+        stack,
+        "Kept",
+        source=png,
+        service_token="arn:token",
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    later = RegistrationAttachment(stack, "Later", source=png, service_token="arn:token")
+    _declare(stack, fields={"messagingUseCase.optInImage": deleted, "a.kept": kept})
+    _declare(stack, fields={"a.later": later})
+    _declare(stack, fields={"a.gone": deleted}, removal_policy=cdk.RemovalPolicy.DESTROY)
+    later.apply_removal_policy(cdk.RemovalPolicy.RETAIN)  # after the registration: still seen
+
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+
+    messages = [str(w.entry.data) for w in warnings if KEPT_REFERENCE_WARNING in str(w.entry.data)]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith(
+        'fields["messagingUseCase.optInImage"]: this registration is retained, but the '
+        "attachment Kept/Deleted it references is deleted with the stack"
+    )
+    assert "removal_policy=RemovalPolicy.RETAIN" in messages[0]

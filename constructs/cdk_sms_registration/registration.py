@@ -7,6 +7,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
+    Annotations,
+    CfnDeletionPolicy,
     CfnResource,
     ITaggableV2,
     RemovalPolicy,
@@ -16,7 +18,7 @@ from aws_cdk import (
     Token,
 )
 from aws_cdk import aws_events as events
-from constructs import Construct, Node
+from constructs import Construct, IValidation, Node
 
 from cdk_sms_registration_handler import registration_contract as contract
 from cdk_sms_registration_handler.registration_contract import (
@@ -31,6 +33,9 @@ from .late_checks import LateValidation, SynthTags, removal_policy_problem
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 from .status_events import status_change_rule
+
+#: The id of the warning that a retained registration references an attachment that is deleted.
+KEPT_REFERENCE_WARNING = "cdk-sms-registration:retainedRegistrationReferencesDeletedAttachment"
 
 #: What a field of ``Registration(fields=...)`` may be.
 FieldInput = str | Sequence[str] | IRegistrationAttachment | AttachmentSource
@@ -101,6 +106,41 @@ def _check_removal_policy(path: str, removal_policy: RemovalPolicy) -> None:
     problem = removal_policy_problem(removal_policy)
     if problem is not None:
         raise RegistrationValidationError(f"{path}: {problem}")
+
+
+def _deleted_with_stack(resource: CfnResource) -> bool:
+    """Whether CloudFormation deletes the resource when it leaves the stack."""
+    return resource.cfn_options.deletion_policy in (None, CfnDeletionPolicy.DELETE)
+
+
+@jsii.implements(IValidation)
+class _KeptReferences:
+    """Warns when a registration that is kept references an attachment that is deleted.
+
+    Checked once aspects have run, as removal policies may be set by ``RemovalPolicies.of()``.
+    When the stack is deleted, the registration stays and keeps referencing the attachment,
+    so the service may refuse the attachment's deletion (DELETE_FAILED).
+    """
+
+    def __init__(self, registration: Registration) -> None:
+        self._registration = registration
+
+    def validate(self) -> list[str]:
+        """No errors; a warning per such field."""
+        registration = self._registration
+        if _deleted_with_stack(registration._resource):
+            return []
+        for path, attachment in registration._attachments.items():
+            resource = attachment.node.default_child
+            if isinstance(resource, CfnResource) and _deleted_with_stack(resource):
+                Annotations.of(registration).add_warning_v2(
+                    KEPT_REFERENCE_WARNING,
+                    f'fields["{path}"]: this registration is retained, but the attachment '
+                    f"{attachment.node.path} it references is deleted with the stack, which "
+                    "the service may refuse while the registration references it; give the "
+                    "attachment removal_policy=RemovalPolicy.RETAIN too",
+                )
+        return []
 
 
 def _unresolved(value: object) -> bool:
@@ -193,6 +233,8 @@ class Registration(Resource):
         policy = RemovalPolicy.RETAIN if removal_policy is None else removal_policy
         _check_removal_policy(where, policy)
         self._tags = SynthTags(contract, tags, property_name=f"{where}: tags")
+        #: Attachments of this app the fields reference, by field path.
+        self._attachments: dict[str, RegistrationAttachment] = {}
         rendered_fields = [
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
@@ -223,6 +265,7 @@ class Registration(Resource):
             # A Delete must never run after the handler's permissions are gone.
             self._resource.add_resource_dependency(provider.policy_resource)
         self.node.add_validation(LateValidation(self._tags, self._resource))
+        self.node.add_validation(_KeptReferences(self))
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """Set the removal policy after construction: RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE.
@@ -255,6 +298,8 @@ class Registration(Resource):
                 contract.check_choices(list(value), where)
             return {contract.FIELD_PATH: path, contract.FIELD_CHOICES: list(value)}
         if isinstance(value, IRegistrationAttachment):
+            if isinstance(value, RegistrationAttachment):
+                self._attachments[path] = value
             return {contract.FIELD_PATH: path, contract.FIELD_ATTACHMENT_ID: value.attachment_id}
         raise RegistrationValidationError(
             f"{where}: a {type(value).__name__} is not a field value; give a str (text, or one "
