@@ -84,7 +84,8 @@ REGISTRATION_SCHEMA: dict[str, Any] = {
         "ServiceTimeout": {"type": "integer", "minimum": 1, "maximum": 3600},
         "RegistrationType": {"type": "string", "pattern": r"^[A-Za-z0-9_]{1,64}$"},
         "Fields": {
-            "type": "array",
+            "type": ["array", "string"],
+            "maxLength": 0,  # the one string the provider accepts: "" (no fields)
             "items": {
                 "type": "object",
                 "additionalProperties": False,
@@ -104,15 +105,22 @@ REGISTRATION_SCHEMA: dict[str, Any] = {
                     },
                     "AttachmentId": _RESOURCE_ID,
                 },
-                "oneOf": [
-                    {"required": ["Text"]},
-                    {"required": ["Choices"]},
-                    {"required": ["AttachmentId"]},
-                ],
+                # cfn-lint's keyword for "exactly one of", which resolves Fn::If branches.
+                "requiredXor": ["Text", "Choices", "AttachmentId"],
             },
         },
-        "Associations": {"type": "array", "items": _RESOURCE_ID, "uniqueItems": True},
-        "Submit": {"type": "boolean"},
+        # A single ID may be given as a plain string.
+        "Associations": {
+            "type": ["array", "string"],
+            "items": _RESOURCE_ID,
+            "uniqueItems": True,
+            "pattern": r"^([A-Za-z0-9_:/-]{1,256})?$",
+        },
+        # true / false, or CloudFormation's strings for them ("" is false).
+        "Submit": {
+            "type": ["boolean", "string"],
+            "pattern": r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?\s*$",
+        },
         "Tags": _tags(r"(?!cdk-sms-registration:)"),
     },
 }

@@ -177,6 +177,8 @@ _TYPE = {"RegistrationType": "US_TOLL_FREE_REGISTRATION"}
         ({**_TYPE, "Fields": [{"Path": "a.b", "AttachmentId": "not an id"}]}, "Fields"),
         ({**_TYPE, "Associations": ["phone-1", "phone-1"]}, "Associations"),
         ({**_TYPE, "Submit": "yes"}, "Submit"),
+        ({**_TYPE, "Associations": "not an id"}, "Associations"),
+        ({**_TYPE, "Fields": "companyInfo.companyName"}, "Fields"),
         ({**_TYPE, "Tags": [{"Key": "cdk-sms-registration:owner", "Value": "x"}]}, "Tags"),
         ({**_TYPE, "Tags": [{"Key": "aws:x", "Value": "x"}]}, "Tags"),
     ],
@@ -198,9 +200,34 @@ def test_broken_registration_fails_and_a_good_neighbour_passes(
         ServiceTimeout=1200,
         Tags=[{"Key": "team", "Value": "messaging"}],
     )
-    resources = {"Good": good, "Broken": _registration(**properties)}
-    parameters = {"OptInId": {"Type": "String"}}
-    template.write_text(json.dumps({"Parameters": parameters, "Resources": resources}))
+    shortcuts = _registration(
+        **_TYPE,
+        Fields=[
+            {
+                "Path": "companyInfo.businessType",
+                "Text": {"Fn::If": ["Listed", {"Ref": "AWS::NoValue"}, "PRIVATE_PROFIT"]},
+                "Choices": {"Fn::If": ["Listed", ["PUBLIC_PROFIT"], {"Ref": "AWS::NoValue"}]},
+            }
+        ],
+        Associations="phone-0123456789abcdef0123456789abcdef",
+        Submit={"Ref": "Submit"},
+    )
+    empty = _registration(**_TYPE, Fields="", Submit="")
+    resources = {
+        "Good": good,
+        "Shortcuts": shortcuts,
+        "Empty": empty,
+        "Broken": _registration(**properties),
+    }
+    parameters = {
+        "OptInId": {"Type": "String"},
+        "Listed": {"Type": "String", "AllowedValues": ["yes", "no"]},
+        "Submit": {"Type": "String", "AllowedValues": ["true", "false"]},
+    }
+    conditions = {"Listed": {"Fn::Equals": [{"Ref": "Listed"}, "yes"]}}
+    template.write_text(
+        json.dumps({"Parameters": parameters, "Conditions": conditions, "Resources": resources})
+    )
 
     findings = _lint(template)
 
@@ -220,9 +247,7 @@ def test_registration_schema_follows_the_registration_contract() -> None:
     assert set(schema["required"]) == {c.SERVICE_TOKEN, c.REGISTRATION_TYPE}
     field = schema["properties"][c.FIELDS]["items"]
     assert set(field["properties"]) == set(c.FIELD_KEYS)
-    assert [set(option["required"]) for option in field["oneOf"]] == [
-        {key} for key in c.FIELD_VALUE_KEYS
-    ]
+    assert field["requiredXor"] == list(c.FIELD_VALUE_KEYS)
     assert field["properties"][c.FIELD_TEXT]["maxLength"] == c.MAX_TEXT_CHARS
     assert field["properties"][c.FIELD_CHOICES]["maxItems"] == c.MAX_CHOICES
     assert field["properties"][c.FIELD_CHOICES]["items"]["maxLength"] == c.MAX_CHOICE_CHARS

@@ -14,7 +14,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from cdk_sms_registration import (
@@ -416,13 +416,24 @@ def test_a_retained_registration_warns_about_a_deleted_attachment_it_references(
     _declare(stack, fields={"a.later": later})
     _declare(stack, fields={"a.gone": deleted}, removal_policy=cdk.RemovalPolicy.DESTROY)
     later.apply_removal_policy(cdk.RemovalPolicy.RETAIN)  # after the registration: still seen
+    # Attachments made for AttachmentSource fields follow the registration's policy, set late.
+    shared = _declare(stack, fields={"a.child": png}, removal_policy=cdk.RemovalPolicy.DESTROY)
+    shared.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+    # ... unless an aspect changes one of them only.
+    cdk.RemovalPolicies.of(_declare(stack, fields={"a.img": png}).node.find_child("a.img")).apply(
+        cdk.RemovalPolicy.DESTROY
+    )
 
     warnings = Annotations.from_stack(stack).find_warning("*", Match.any_value())
 
     messages = [str(w.entry.data) for w in warnings if KEPT_REFERENCE_WARNING in str(w.entry.data)]
-    assert len(messages) == 1, messages
+    assert len(messages) == 2, messages
     assert messages[0].startswith(
         'fields["messagingUseCase.optInImage"]: this registration is retained, but the '
         "attachment Kept/Deleted it references is deleted with the stack"
     )
     assert "removal_policy=RemovalPolicy.RETAIN" in messages[0]
+    assert messages[1].startswith('fields["a.img"]: this registration is retained')
+    template = Template.from_stack(stack).to_json()["Resources"]
+    child = next(r for lid, r in template.items() if lid.startswith(f"{shared.node.id}achild"))
+    assert child.get("DeletionPolicy") == "Retain"

@@ -157,7 +157,8 @@ class Registration(Resource):
     Example::
 
         opt_in = RegistrationAttachment(
-            self, "OptIn", source=AttachmentSource.from_file("opt-in.png")
+            self, "OptIn", source=AttachmentSource.from_file("opt-in.png"),
+            removal_policy=RemovalPolicy.RETAIN,  # the retained registration references it
         )
         Registration(
             self, "TollFree",
@@ -235,6 +236,8 @@ class Registration(Resource):
         self._tags = SynthTags(contract, tags, property_name=f"{where}: tags")
         #: Attachments of this app the fields reference, by field path.
         self._attachments: dict[str, RegistrationAttachment] = {}
+        #: The attachments made for AttachmentSource fields (they share its removal policy).
+        self._children: list[RegistrationAttachment] = []
         rendered_fields = [
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
@@ -270,10 +273,14 @@ class Registration(Resource):
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """Set the removal policy after construction: RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE.
 
-        SNAPSHOT is refused, as in the constructor: a registration has no snapshot.
+        SNAPSHOT is refused, as in the constructor: a registration has no snapshot. The
+        attachments made from an ``AttachmentSource`` field get the same policy: they share the
+        registration's fate.
         """
         _check_removal_policy(self.node.path, policy)
         super().apply_removal_policy(policy)
+        for child in self._children:
+            child.apply_removal_policy(policy)
 
     def _field(self, path: str, value: object, policy: RemovalPolicy) -> dict[str, Any]:
         """One entry of the Fields property; errors name the field path, never the value."""
@@ -284,6 +291,8 @@ class Registration(Resource):
             # The attachment shares the registration's fate: a retained registration keeps
             # referencing it, so it must not be deleted either.
             child = RegistrationAttachment(self, path, source=value, removal_policy=policy)
+            self._children.append(child)
+            self._attachments[path] = child
             return {contract.FIELD_PATH: path, contract.FIELD_ATTACHMENT_ID: child.attachment_id}
         if isinstance(value, str):
             if not Token.is_unresolved(value):

@@ -20,7 +20,7 @@ from .resource_contract import (
     AttachmentSpec,
     read_source_tag,
 )
-from .retries import Deadline, call_with_retries, room_to_wait
+from .retries import CALL_SECONDS, Deadline, call_with_retries, room_to_wait
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,8 @@ def delete(sms: Any, attachment_id: str, deadline: Deadline, *, fresh: bool = Fa
         except ClientError as error:
             code = error_code(error)
             if code == NOT_FOUND and time.monotonic() < visible_by:
+                if not room_to_wait(wait, deadline):
+                    raise  # maybe not visible yet, no time to look again: not deleted
                 time.sleep(wait)
                 wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)
                 continue
@@ -171,7 +173,8 @@ def _delete_after_conflict(
         status = None if described is None else described.get("AttachmentStatus")
         if status in (None, DELETED):
             return "already gone"  # a conflict on a deleted attachment is no conflict
-        if status != UPLOAD_IN_PROGRESS or not room_to_wait(wait, deadline):
+        # Room for the Delete after the sleep and for the Describe that follows it.
+        if status != UPLOAD_IN_PROGRESS or not room_to_wait(wait + CALL_SECONDS, deadline):
             raise AttachmentInUse(str(conflict)) from conflict
         time.sleep(wait)
         wait = min(wait * POLL_GROWTH, LONGEST_POLL_SECONDS)

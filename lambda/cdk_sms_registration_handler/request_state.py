@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .retries import Deadline, RetriesExhausted, call_with_retries
+from .retries import Deadline, RetriesExhausted, call_with_retries, room_to_wait
 
 logger = logging.getLogger(__name__)
 
@@ -140,4 +140,6 @@ def confirm_taken(
         state = verdict(cloudformation, event, made_id, deadline, phase_at_start=phase_at_start)
         if state.settled or not state.awaited or time.monotonic() >= give_up_at:
             return state
+        if not room_to_wait(CONFIRM_POLL_SECONDS, deadline):
+            return state  # the next look would be refused: awaited, not settled
         time.sleep(CONFIRM_POLL_SECONDS)

@@ -1107,14 +1107,8 @@ class StackDeployment:
             if pending:
                 time.sleep(0.02)
         cancelled = []
-        # A request already answered is not cancelled: its function is waited for.
-        for event, future in [item for item in pending if item[0]["ResponseURL"] in taken]:
-            sent = self._finish(event, future, taken[event["ResponseURL"]])
-            with self._lock:
-                self.history.append(sent)
-            answered.append(sent)
-        pending = [item for item in pending if item[0]["ResponseURL"] not in taken]
-        for event, future in pending:
+        # The failure cancels at once every request still waiting (answered ones are not).
+        for event, future in [item for item in pending if item[0]["ResponseURL"] not in taken]:
             future.cancel()  # not started yet: CloudFormation never sends it
             self._set_resource(event["LogicalResourceId"], f"{event['RequestType'].upper()}_FAILED")
             sent = Sent(event=event, invocation=None, response=None, outcome=CANCELLED)
@@ -1124,6 +1118,12 @@ class StackDeployment:
             with self._lock:
                 self._running.append((event, future))
             cancelled.append(sent)
+        # Then the functions of answered requests are waited for (the harness checks them).
+        for event, future in [item for item in pending if item[0]["ResponseURL"] in taken]:
+            sent = self._finish(event, future, taken[event["ResponseURL"]])
+            with self._lock:
+                self.history.append(sent)
+            answered.append(sent)
         return answered, cancelled
 
     def _answer(

@@ -58,6 +58,8 @@ def handler(event, context):
         headers={"Content-Type": ""},
     )
     urllib.request.urlopen(request, context=ssl.create_default_context()).read()
+    if script.startswith("answer-then-sleep:"):
+        time.sleep(float(script.split(":")[1]))
 """
 
 STACK = "Scripted"
@@ -180,6 +182,25 @@ def test_a_failure_cancels_the_siblings_still_running(play: Any) -> None:
     assert sorted(sent.logical_id for sent in result.late) == sorted(cancelled)
     assert all(sent.response is not None for sent in result.late)
     assert deployment.resource_detail("Slow")["ResourceStatus"] == "DELETE_COMPLETE"
+    assert _problems(deployment) == []
+
+
+def test_an_answered_sibling_is_not_cancelled_and_does_not_delay_the_cancellation(
+    play: Any,
+) -> None:
+    # Answered answers at once, then its function runs on for 6 s: CloudFormation has recorded
+    # its answer, so the failure does not cancel it, and cancels Slow without waiting for it.
+    deployment = play(
+        {"Answered": "answer-then-sleep:6", "Fails": "fail-after:1", "Slow": "sleep:3"}
+    )
+    result = deployment.create_all()
+
+    assert result.status == "ROLLBACK_COMPLETE"
+    answered = result.one("Create", "Answered")
+    assert answered.status == SUCCESS
+    assert result.one("Delete", "Answered").event["PhysicalResourceId"] == "made-Answered"
+    assert result.one("Create", "Slow").status == CANCELLED
+    assert [sent.logical_id for sent in result.late] == ["Slow"]
     assert _problems(deployment) == []
 
 
