@@ -271,20 +271,31 @@ def _create_attachment(
         raise RequestFailed(
             f"{problem}; attachment {attachment_id} {outcome}; source {spec.url}"
         ) from error
+    _answer_if_awaited(event, attachment_id, deadline, phase=phase)
+    helper.Data.update(attachments.attributes(uploaded))
+    return attachment_id
+
+
+def _answer_if_awaited(
+    event: dict[str, Any], made_id: str, deadline: Deadline, *, phase: str | None
+) -> None:
+    """Fail, deleting what this request made, unless CloudFormation still awaits the answer.
+
+    An awaited answer is noted for the confirmation after it is sent.
+    """
     state = request_state.verdict(
-        _client("cloudformation"), event, attachment_id, deadline, phase_at_start=phase
+        _client("cloudformation"), event, made_id, deadline, phase_at_start=phase
     )
     if not state.awaited:
         # Cancelled, or past ServiceTimeout: CloudFormation ignores this answer, and its rollback
-        # will neither record nor delete this attachment. Remove it now or it is orphaned.
-        outcome = _discard(attachment_id, deadline, left_for_rollback=False)
+        # will neither record nor delete what it names. Remove it now or it is orphaned.
+        outcome = _discard_made(event, made_id, deadline, left_for_rollback=False)
+        kind = "registration" if _is_registration(event) else "attachment"
         raise RequestFailed(
             f"CloudFormation no longer waits for this request ({state.why}); "
-            f"attachment {attachment_id} {outcome}"
+            f"{kind} {made_id} {outcome}"
         )
-    helper.Data.update(attachments.attributes(uploaded))
-    _answered_new.append((attachment_id, phase))
-    return attachment_id
+    _answered_new.append((made_id, phase))
 
 
 def _confirm_taken(event: dict[str, Any], context: Any, made_id: str, phase: str | None) -> None:
@@ -298,14 +309,20 @@ def _confirm_taken(event: dict[str, Any], context: Any, made_id: str, phase: str
             logger.warning("%s: CloudFormation has not recorded the answer yet", made_id)
         return
     # The answer came too late: CloudFormation's rollback neither records nor deletes it.
-    if _is_registration(event):
-        try:
-            outcome = registrations.delete(_client("pinpoint-sms-voice-v2"), made_id, deadline)
-        except Exception as error:
-            outcome = f"not deleted ({registrations.safe_error_text(error)})"
-    else:
-        outcome = _discard(made_id, deadline, left_for_rollback=False)
+    outcome = _discard_made(event, made_id, deadline, left_for_rollback=False)
     logger.warning("answer for %s ignored by CloudFormation (%s): %s", made_id, state.why, outcome)
+
+
+def _discard_made(
+    event: dict[str, Any], made_id: str, deadline: Deadline, *, left_for_rollback: bool
+) -> str:
+    """Delete what this request made, of either type; say what happened."""
+    if _is_registration(event):
+        sms = _client("pinpoint-sms-voice-v2")
+        return registration_lifecycle.discard(
+            sms, made_id, deadline, left_for_rollback=left_for_rollback
+        )
+    return _discard(made_id, deadline, left_for_rollback=left_for_rollback)
 
 
 def _discard(attachment_id: str, deadline: Deadline, *, left_for_rollback: bool) -> str:
@@ -348,7 +365,6 @@ def _create_registration(event: dict[str, Any], deadline: Deadline) -> str:
         raise RequestFailed(str(error)) from None
     _answer_if_awaited(event, registration_id, deadline, phase=None)
     helper.Data.update(data)
-    _answered_new.append((registration_id, None))
     return registration_id
 
 
@@ -386,39 +402,12 @@ def _update_registration(event: dict[str, Any], deadline: Deadline) -> str:
         raise RequestFailed(str(error)) from None
     if answered_id != registration_id:
         _answer_if_awaited(event, answered_id, deadline, phase=phase)
-        _answered_new.append((answered_id, phase))
     helper.Data.update(data)
     return answered_id
 
 
 def _rolling_back(stack_status: str | None) -> bool:
     return stack_status is not None and "ROLLBACK" in stack_status
-
-
-def _answer_if_awaited(
-    event: dict[str, Any], registration_id: str, deadline: Deadline, *, phase: str | None
-) -> None:
-    """Delete a registration made for a request CloudFormation no longer waits for."""
-    state = request_state.verdict(
-        _client("cloudformation"), event, registration_id, deadline, phase_at_start=phase
-    )
-    if state.awaited:
-        return
-    # Cancelled, or past ServiceTimeout: CloudFormation ignores this answer, and its rollback
-    # will neither record nor delete this registration. Remove it now or it is orphaned.
-    try:
-        outcome = registrations.delete(_client("pinpoint-sms-voice-v2"), registration_id, deadline)
-    except Exception as error:
-        logger.error(
-            "could not delete registration %s: %s",
-            registration_id,
-            registrations.safe_error_text(error),
-        )
-        outcome = f"could not be deleted: delete it by hand (tag {OWNER_TAG_KEY})"
-    raise RequestFailed(
-        f"CloudFormation no longer waits for this request ({state.why}); "
-        f"registration {registration_id} {outcome}"
-    )
 
 
 def _delete_registration(event: dict[str, Any], deadline: Deadline) -> str:

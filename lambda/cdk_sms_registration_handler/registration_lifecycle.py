@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 from . import registrations
 from .attachments import client_token, error_code, read_tags, reconcile_tags
 from .registration_contract import (
+    OWNER_TAG_KEY,
     RESOURCE_ID_PATTERN,
     FieldValue,
     RegistrationSpec,
@@ -203,7 +204,7 @@ def _create(
         if done is not None:
             return registration_id, done
         what = writer.explain(error, len(spec.fields))
-        outcome = _delete_draft(sms, registration_id, deadline, left_for_rollback=not replacing)
+        outcome = discard(sms, registration_id, deadline, left_for_rollback=not replacing)
         raise RegistrationFailed(f"{what}; registration {registration_id} {outcome}") from error
     return registration_id, registrations.attributes(described, version)
 
@@ -239,10 +240,8 @@ def _made_by_another_delivery(
     return registrations.attributes(described, current)
 
 
-def _delete_draft(
-    sms: Any, registration_id: str, deadline: Deadline, *, left_for_rollback: bool
-) -> str:
-    """Delete a half-made registration; say what happened, for the FAILED reason."""
+def discard(sms: Any, registration_id: str, deadline: Deadline, *, left_for_rollback: bool) -> str:
+    """Delete a registration this request made; say what happened, for the FAILED reason."""
     try:
         return registrations.delete(sms, registration_id, deadline)
     except Exception as error:
@@ -253,7 +252,7 @@ def _delete_draft(
         )
         if left_for_rollback:
             return "not deleted yet; the rollback Delete retries it"
-        return "could not be deleted: delete it by hand"
+        return f"could not be deleted: delete it by hand (tag {OWNER_TAG_KEY})"
 
 
 # Update ----------------------------------------------------------------------------------
