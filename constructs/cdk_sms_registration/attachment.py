@@ -25,7 +25,7 @@ from cdk_sms_registration_handler.document_rules import (
     check_max_size_setting,
 )
 
-from .late_checks import LateValidation, SynthTags, removal_policy_problem
+from .late_checks import LateValidation, SynthTags, check_removal_policy
 from .provider import SERVICE_TIMEOUT_SECONDS as _SERVICE_TIMEOUT
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
@@ -34,12 +34,6 @@ from .source import AttachmentSource
 SERVICE_TIMEOUT_SECONDS = str(_SERVICE_TIMEOUT)
 #: The id of the warning that a shared provider must be allowed to read the asset bucket.
 SHARED_PROVIDER_ASSETS_WARNING = "cdk-sms-registration:sharedProviderReadsAssetBucket"
-
-
-def _check_removal_policy(path: str, removal_policy: RemovalPolicy) -> None:
-    problem = removal_policy_problem(removal_policy)
-    if problem is not None:
-        raise AttachmentValidationError(f"{path}: {problem}")
 
 
 @runtime_checkable
@@ -139,7 +133,7 @@ class RegistrationAttachment(Resource):
                 ".from_bucket(...)"
             )
         if removal_policy is not None:
-            _check_removal_policy(self.node.path, removal_policy)
+            check_removal_policy(self.node.path, removal_policy, AttachmentValidationError)
         size_limit = check_max_size_setting(
             DEFAULT_MAX_SIZE_BYTES if max_size_bytes is None else max_size_bytes
         )
@@ -192,7 +186,7 @@ class RegistrationAttachment(Resource):
 
         SNAPSHOT is refused, as in the constructor: an attachment has no snapshot.
         """
-        _check_removal_policy(self.node.path, policy)
+        check_removal_policy(self.node.path, policy, AttachmentValidationError)
         super().apply_removal_policy(policy)
 
     @property

@@ -52,6 +52,13 @@ def removal_policy_problem(policy: RemovalPolicy) -> str | None:
     )
 
 
+def check_removal_policy(path: str, policy: RemovalPolicy, error: type[ValueError]) -> None:
+    """Raise the construct's own ``error`` for a refused removal policy, naming its path."""
+    problem = removal_policy_problem(policy)
+    if problem is not None:
+        raise error(f"{path}: {problem}")
+
+
 @jsii.implements(IResolvable)
 class SynthTags:
     """The ``Tags`` property, rendered once at synth after ``Tags.of()`` aspects have run."""

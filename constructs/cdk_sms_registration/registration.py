@@ -29,7 +29,7 @@ from cdk_sms_registration_handler.registration_rules import problem_lines
 
 from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
 from .definitions import RegistrationDefinitions
-from .late_checks import LateValidation, SynthTags, removal_policy_problem
+from .late_checks import LateValidation, SynthTags, check_removal_policy
 from .provider import RegistrationAttachmentProvider
 from .source import AttachmentSource
 from .status_events import status_change_rule
@@ -100,12 +100,6 @@ class _ImportedRegistration(Resource):
         return status_change_rule(
             self, id, self._registration_id, target=target, description=description
         )
-
-
-def _check_removal_policy(path: str, removal_policy: RemovalPolicy) -> None:
-    problem = removal_policy_problem(removal_policy)
-    if problem is not None:
-        raise RegistrationValidationError(f"{path}: {problem}")
 
 
 def _deleted_with_stack(resource: CfnResource) -> bool:
@@ -232,12 +226,10 @@ class Registration(Resource):
         if not isinstance(submit, bool):
             raise RegistrationValidationError(f"{where}: submit must be True or False")
         policy = RemovalPolicy.RETAIN if removal_policy is None else removal_policy
-        _check_removal_policy(where, policy)
+        check_removal_policy(where, policy, RegistrationValidationError)
         self._tags = SynthTags(contract, tags, property_name=f"{where}: tags")
         #: Attachments of this app the fields reference, by field path.
         self._attachments: dict[str, RegistrationAttachment] = {}
-        #: The attachments made for AttachmentSource fields (they share its removal policy).
-        self._children: list[RegistrationAttachment] = []
         rendered_fields = [
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
@@ -277,10 +269,11 @@ class Registration(Resource):
         attachments made from an ``AttachmentSource`` field get the same policy: they share the
         registration's fate.
         """
-        _check_removal_policy(self.node.path, policy)
+        check_removal_policy(self.node.path, policy, RegistrationValidationError)
         super().apply_removal_policy(policy)
-        for child in self._children:
-            child.apply_removal_policy(policy)
+        for child in self.node.children:
+            if isinstance(child, RegistrationAttachment):  # made for an AttachmentSource field
+                child.apply_removal_policy(policy)
 
     def _field(self, path: str, value: object, policy: RemovalPolicy) -> dict[str, Any]:
         """One entry of the Fields property; errors name the field path, never the value."""
@@ -291,7 +284,6 @@ class Registration(Resource):
             # The attachment shares the registration's fate: a retained registration keeps
             # referencing it, so it must not be deleted either.
             child = RegistrationAttachment(self, path, source=value, removal_policy=policy)
-            self._children.append(child)
             self._attachments[path] = child
             return {contract.FIELD_PATH: path, contract.FIELD_ATTACHMENT_ID: child.attachment_id}
         if isinstance(value, str):
