@@ -126,7 +126,8 @@ def test_delete_of_a_registration_already_gone_calls_no_delete(stubbed: Service)
     assert response["PhysicalResourceId"] == REG_ID
 
 
-def test_rollback_delete_refused_by_the_service_leaves_it_and_succeeds(stubbed: Service) -> None:
+def _delete_refused_by_the_service(stubbed: Service, stack_status: str) -> dict[str, Any]:
+    """A Delete of this resource's registration that the service refuses (under review)."""
     _described(stubbed, {OWNER_TAG_KEY: owner_mark(STACK_ID, LOGICAL_ID)})
     stubbed.sms.add_client_error(
         "delete_registration",
@@ -135,23 +136,18 @@ def test_rollback_delete_refused_by_the_service_leaves_it_and_succeeds(stubbed: 
         http_status_code=400,
     )
     _described_only(stubbed)
-    stubbed.stack_is("ROLLBACK_IN_PROGRESS")
-    response = stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+    stubbed.stack_is(stack_status)
+    return stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+
+
+def test_rollback_delete_refused_by_the_service_leaves_it_and_succeeds(stubbed: Service) -> None:
+    response = _delete_refused_by_the_service(stubbed, "ROLLBACK_IN_PROGRESS")
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == REG_ID
 
 
 def test_delete_refused_outside_a_rollback_fails_and_says_why(stubbed: Service) -> None:
-    _described(stubbed, {OWNER_TAG_KEY: owner_mark(STACK_ID, LOGICAL_ID)})
-    stubbed.sms.add_client_error(
-        "delete_registration",
-        service_error_code="ConflictException",
-        service_message="under review",
-        http_status_code=400,
-    )
-    _described_only(stubbed)
-    stubbed.stack_is("DELETE_IN_PROGRESS")
-    response = stubbed.run(_registration_event("Delete", physical_id=REG_ID))
+    response = _delete_refused_by_the_service(stubbed, "DELETE_IN_PROGRESS")
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith(f"registration {REG_ID} is CREATED")
 
