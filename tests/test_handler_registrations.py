@@ -42,6 +42,12 @@ def _registration_event(request_type: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def _described(stubbed: Service, tags: dict[str, str]) -> None:
+    _described_only(stubbed)
+    stubbed.tags_are(tags, arn=ARN)
+
+
+def _described_only(stubbed: Service) -> None:
+    """DescribeRegistrations answers this resource's CREATED registration."""
     stubbed.sms.add_response(
         "describe_registrations",
         {
@@ -58,7 +64,6 @@ def _described(stubbed: Service, tags: dict[str, str]) -> None:
         },
         {"RegistrationIds": [REG_ID]},
     )
-    stubbed.tags_are(tags, arn=ARN)
 
 
 @pytest.mark.parametrize(
@@ -150,22 +155,3 @@ def test_delete_refused_outside_a_rollback_fails_and_says_why(stubbed: Service) 
     response = _delete_refused_by_the_service(stubbed, "DELETE_IN_PROGRESS")
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith(f"registration {REG_ID} is CREATED")
-
-
-def _described_only(stubbed: Service) -> None:
-    stubbed.sms.add_response(
-        "describe_registrations",
-        {
-            "Registrations": [
-                {
-                    "RegistrationArn": ARN,
-                    "RegistrationId": REG_ID,
-                    "RegistrationType": "US_TOLL_FREE_REGISTRATION",
-                    "RegistrationStatus": "CREATED",
-                    "CurrentVersionNumber": 1,
-                    "CreatedTimestamp": datetime.datetime(2026, 11, 27, tzinfo=datetime.UTC),
-                }
-            ]
-        },
-        {"RegistrationIds": [REG_ID]},
-    )
