@@ -115,9 +115,14 @@ def test_every_acknowledgment_has_a_reason(assemblies: dict[str, Path]) -> None:
         "<AWS::AccountId>:registration-attachment/*]",
         "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
         "cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*.pdf]",
-        # The shared provider: registrations, and the account's stacks (read-only).
+        # The shared provider: registrations, what they are associated with (IAM authorizes an
+        # association against both), and the account's stacks (read-only).
         "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:"
         "<AWS::AccountId>:registration/*]",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:"
+        "<AWS::AccountId>:phone-number/*]",
+        "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:"
+        "<AWS::AccountId>:sender-id/*]",
         "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:"
         "<AWS::Region>:<AWS::AccountId>:stack/*]",
     }

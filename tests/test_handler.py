@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from cdk_sms_registration_handler import attachments, request_state
+from cdk_sms_registration_handler import attachment_lifecycle, attachments, request_state
 from cdk_sms_registration_handler.attachments import client_token
 from cdk_sms_registration_handler.resource_contract import (
     SOURCE_TAG_KEY,
@@ -847,9 +847,9 @@ def test_crhelper_timeout_answer_names_the_resource(
         time.sleep(1.5)
         raise RuntimeError("too late")
 
-    monkeypatch.setattr(service.index, "check_source", slow)
-    monkeypatch.setattr(service.index.attachments, "describe", slow)
-    monkeypatch.setattr(service.index.attachments, "delete", slow)
+    monkeypatch.setattr(attachment_lifecycle, "check_source", slow)
+    monkeypatch.setattr(attachments, "describe", slow)
+    monkeypatch.setattr(attachments, "delete", slow)
     extra: dict[str, Any] = {"old_properties": _props()} if request_type == "Update" else {}
     if request_type != "Create":
         extra["physical_id"] = ATTACHMENT_ID

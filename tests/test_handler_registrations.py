@@ -140,7 +140,7 @@ def _delete_refused_by_the_service(stubbed: Service, stack_status: str) -> dict[
         service_message="under review",
         http_status_code=400,
     )
-    _described_only(stubbed)
+    # The status the refusal names is the one read for the owner check: no second read.
     stubbed.stack_is(stack_status)
     return stubbed.run(_registration_event("Delete", physical_id=REG_ID))
 

@@ -227,7 +227,8 @@ def test_registration_permissions(templates: dict[str, Any]) -> None:
     assert "sms-voice:DescribeRegistrationFieldValues" in reads["Action"]
     writes = statements["ChangeOwnRegistrations"]
     assert flat(writes["Resource"]) == flat(reads["Resource"])
-    assert writes["Condition"] == {"Null": {f"aws:ResourceTag/{OWNER_TAG_KEY}": "false"}}
+    owner_tagged = {"Null": {f"aws:ResourceTag/{OWNER_TAG_KEY}": "false"}}
+    assert writes["Condition"] == owner_tagged
     assert set(writes["Action"]) == {
         "sms-voice:DeleteRegistration",
         "sms-voice:PutRegistrationFieldValue",
@@ -235,11 +236,48 @@ def test_registration_permissions(templates: dict[str, Any]) -> None:
         "sms-voice:SubmitRegistrationVersion",
         "sms-voice:DiscardRegistrationVersion",
         "sms-voice:CreateRegistrationVersion",
-        "sms-voice:CreateRegistrationAssociation",
-        "sms-voice:TagResource",
         "sms-voice:UntagResource",
     }
     assert not set(writes["Action"]) & set(reads["Action"])
+    # Tag on create: only a registration without an owner tag, by a request that carries one.
+    on_create = statements["TagRegistrationOnCreate"]
+    assert (on_create["Action"], flat(on_create["Resource"])) == (
+        "sms-voice:TagResource",
+        flat(reads["Resource"]),
+    )
+    assert on_create["Condition"] == {
+        "Null": {
+            f"aws:RequestTag/{OWNER_TAG_KEY}": "false",
+            f"aws:ResourceTag/{OWNER_TAG_KEY}": "true",
+        }
+    }
+    # The user's tags on owned registrations; never the owner tag itself.
+    retag = statements["RetagOwnRegistrations"]
+    assert (retag["Action"], flat(retag["Resource"])) == (
+        "sms-voice:TagResource",
+        flat(reads["Resource"]),
+    )
+    assert retag["Condition"] == {
+        **owner_tagged,
+        "ForAllValues:StringNotEquals": {"aws:TagKeys": [OWNER_TAG_KEY]},
+    }
+    # CreateRegistrationAssociation is authorized against both resources: the registration
+    # side keeps the owner tag; the number or sender ID side has its own statement, which must
+    # not name registrations (unconditioned, it would waive the owner tag for them).
+    associate_own = statements["AssociateOwnRegistrations"]
+    assert associate_own["Action"] == "sms-voice:CreateRegistrationAssociation"
+    assert flat(associate_own["Resource"]) == flat(reads["Resource"])
+    assert associate_own["Condition"] == owner_tagged
+    associate_others = statements["AssociateNumbersAndSenderIds"]
+    assert associate_others["Action"] == "sms-voice:CreateRegistrationAssociation"
+    assert "Condition" not in associate_others
+    assert sorted(flat(r).rsplit(":", 1)[-1] for r in associate_others["Resource"]) == [
+        "phone-number/*",
+        "sender-id/*",
+    ]
+    # Only this account and region, like the registration grants.
+    prefix = flat(reads["Resource"]).removesuffix("registration/*")
+    assert all(flat(r).startswith(prefix) for r in associate_others["Resource"])
     keep = statements["KeepOwnerTag"]
     assert keep["Effect"] == "Deny"
     assert keep["Condition"] == {"ForAnyValue:StringEquals": {"aws:TagKeys": [OWNER_TAG_KEY]}}
@@ -247,6 +285,8 @@ def test_registration_permissions(templates: dict[str, Any]) -> None:
     acknowledged = templates["_metadata"]["acknowledged"]
     registration_finding = [k for k in acknowledged if k.endswith(":registration/*]")]
     assert len(registration_finding) == 1
+    for associated in ("phone-number/*]", "sender-id/*]"):
+        assert len([k for k in acknowledged if k.endswith(f":{associated}")]) == 1
     assert all(len(reason) > 40 for reason in acknowledged.values())
 
 
@@ -375,6 +415,9 @@ def test_registration_permissions_are_added_once_and_counted(scratch: cdk.Stack)
     stack = cdk.Stack(scratch.node.scope, "Counted", env=ENV)  # type: ignore[arg-type]
     provider = RegistrationAttachmentProvider.of(stack)
     before = provider.estimated_policy_chars
+    attachment_sids = {
+        s["Sid"] for s in stack.resolve(provider.policy.document.to_json())["Statement"]
+    }
     provider.enable_registrations()
     provider.enable_registrations()
     assert provider.estimated_policy_chars - before == REGISTRATION_POLICY_CHARS
@@ -385,7 +428,7 @@ def test_registration_permissions_are_added_once_and_counted(scratch: cdk.Stack)
     registration_chars = sum(
         len(json.dumps(s, separators=(",", ":")))
         for s in document["Statement"]
-        if "Registration" in s["Sid"] or s["Sid"] == "KeepOwnerTag"
+        if s["Sid"] not in attachment_sids
     )
     assert registration_chars < REGISTRATION_POLICY_CHARS
 

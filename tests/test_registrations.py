@@ -145,8 +145,9 @@ class Sms:
         version: int = 1,
         registration_id: str = REG_ID,
         registration_type: str = TYPE,
+        approved: int | None = None,
     ) -> dict[str, Any]:
-        return {
+        described: dict[str, Any] = {
             "RegistrationArn": ARN if registration_id == REG_ID else NEW_ARN,
             "RegistrationId": registration_id,
             "RegistrationType": registration_type,
@@ -154,6 +155,9 @@ class Sms:
             "CurrentVersionNumber": version,
             "CreatedTimestamp": CREATED,
         }
+        if approved is not None:
+            described["ApprovedVersionNumber"] = approved
+        return described
 
     def version_info(self, status: str, number: int = 1) -> dict[str, Any]:
         return {
@@ -555,26 +559,6 @@ def test_missing_associations_match_ids_and_arns() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("registration_status", "version_status", "plan"),
-    [
-        ("CREATED", "DRAFT", registrations.EDIT_DRAFT),
-        ("REQUIRES_UPDATES", "DENIED", registrations.NEW_VERSION),
-        ("COMPLETE", "APPROVED", registrations.NEW_VERSION),
-        ("CREATED", "DISCARDED", registrations.NEW_VERSION),
-        ("SUBMITTED", "SUBMITTED", registrations.DISCARD_THEN_NEW_VERSION),
-        ("REVIEWING", "REVIEWING", registrations.UNDER_REVIEW),
-        ("AWS_REVIEWING", "AWS_REVIEWING", registrations.UNDER_REVIEW),
-        ("REQUIRES_AUTHENTICATION", "REQUIRES_AUTHENTICATION", registrations.UNDER_REVIEW),
-        ("PROVISIONING", "APPROVED", registrations.UNDER_REVIEW),
-        ("REVIEWING", "REQUIRES_OFFLINE_REVIEW", registrations.UNDER_REVIEW),
-        ("CREATED", "SOMETHING_NEW", None),
-    ],
-)
-def test_update_plan(registration_status: str, version_status: str, plan: str | None) -> None:
-    assert registrations.update_plan(registration_status, version_status) == plan
-
-
 # Create ----------------------------------------------------------------------------------
 
 
@@ -758,17 +742,27 @@ def updated(new: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str,
 
 
 def reads(
-    sms: Sms, registration: str, version: str, values: list[dict[str, Any]], number: int = 1
+    sms: Sms,
+    registration: str,
+    version: str,
+    values: list[dict[str, Any]],
+    number: int = 1,
+    approved: int | None = None,
 ) -> None:
-    sms.described(registration, number)
+    """What every Update reads first: the registration, its current version and values."""
+    sms.described(registration, number, approved=approved)
     sms.version(version, number)
     sms.values(values, number)
-    sms.associations([PHONE])
+
+
+def owned(sms: Sms) -> None:
+    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
 
 
 def test_an_update_the_version_already_holds_writes_nothing(sms: Sms) -> None:
     reads(sms, "REVIEWING", "REVIEWING", current_values())
-    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
+    owned(sms)
+    sms.associations([PHONE])
     physical_id, data = lifecycle.update(updated(properties()), sms.client, deadline())
     assert physical_id == REG_ID
     assert data["VersionStatus"] == "REVIEWING"
@@ -776,8 +770,8 @@ def test_an_update_the_version_already_holds_writes_nothing(sms: Sms) -> None:
         "DescribeRegistrations",
         "DescribeRegistrationVersions",
         "DescribeRegistrationFieldValues",
-        "ListRegistrationAssociations",
         "ListTagsForResource",
+        "ListRegistrationAssociations",
     ]
 
 
@@ -788,6 +782,7 @@ def test_tags_change_in_place(sms: Sms) -> None:
     sms.stub.add_response(
         "tag_resource", {}, {"ResourceArn": ARN, "Tags": [{"Key": "team", "Value": "messaging"}]}
     )
+    sms.associations([PHONE])
     lifecycle.update(updated(properties()), sms.client, deadline())
     assert writes(sms) == ["UntagResource", "TagResource"]
 
@@ -796,9 +791,10 @@ def test_draft_update_writes_only_the_change_and_drops(sms: Sms) -> None:
     new_fields = [dict(FIELDS[0], Text="Example Corporation"), FIELDS[2], FIELDS[3]]
     reads(sms, "CREATED", "DRAFT", current_values())
     sms.definitions()
-    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
+    owned(sms)
     sms.put("companyInfo.companyName", TextValue="Example Corporation")
     sms.deleted_value("contactInfo.firstName")
+    sms.associations([PHONE])
     _, data = lifecycle.update(
         updated(properties(Fields=new_fields, Submit="false")), sms.client, deadline()
     )
@@ -810,8 +806,9 @@ def test_fields_filled_in_the_console_are_left_alone(sms: Sms) -> None:
     never_declared = [FIELDS[0], FIELDS[2], FIELDS[3]]  # firstName is filled in the console
     reads(sms, "CREATED", "DRAFT", current_values())
     sms.definitions()
-    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
+    owned(sms)
     sms.put("companyInfo.companyName", TextValue="Example Corporation")
+    sms.associations([PHONE])
     new = properties(Fields=[dict(FIELDS[0], Text="Example Corporation"), *never_declared[1:]])
     old = properties(Fields=never_declared, Submit="false")
     lifecycle.update(updated({**new, "Submit": "false"}, old), sms.client, deadline())
@@ -836,7 +833,8 @@ def test_console_values_that_break_a_rule_are_reported(sms: Sms) -> None:
 def test_draft_equal_but_submit_asked_submits(sms: Sms) -> None:
     reads(sms, "CREATED", "DRAFT", current_values())
     sms.definitions()
-    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
+    owned(sms)
+    sms.associations([PHONE])
     sms.submitted()
     sms.described("SUBMITTED")
     _, data = lifecycle.update(updated(properties()), sms.client, deadline())
@@ -844,16 +842,25 @@ def test_draft_equal_but_submit_asked_submits(sms: Sms) -> None:
     assert (data["RegistrationStatus"], data["VersionStatus"]) == ("SUBMITTED", "SUBMITTED")
 
 
+def test_a_rollback_never_submits_a_draft_it_holds(sms: Sms) -> None:
+    reads(sms, "CREATED", "DRAFT", current_values())
+    owned(sms)
+    _, data = lifecycle.update(updated(properties()), sms.client, deadline(), rolling_back=True)
+    assert writes(sms) == []
+    assert data["VersionStatus"] == "DRAFT"
+
+
 def test_denied_update_makes_a_new_version_with_the_full_set(sms: Sms) -> None:
     new_fields = [dict(FIELDS[0], Text="Example Corporation"), *FIELDS[1:]]
     reads(sms, "REQUIRES_UPDATES", "DENIED", current_values())
     sms.definitions()
-    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
+    owned(sms)
     sms.new_version(2)
     sms.put("companyInfo.companyName", TextValue="Example Corporation")
     sms.put("contactInfo.firstName", TextValue=SECRET)
     sms.put("messagingUseCase.monthlyMessageVolume", SelectChoices=["10,000"])
     sms.put("messagingUseCase.optInImage", RegistrationAttachmentId="ra-0123")
+    sms.associations([PHONE])
     sms.submitted(2)
     sms.described("SUBMITTED", 2)
     _, data = lifecycle.update(updated(properties(Fields=new_fields)), sms.client, deadline())
@@ -865,14 +872,25 @@ def test_denied_update_makes_a_new_version_with_the_full_set(sms: Sms) -> None:
     assert (data["VersionNumber"], data["VersionStatus"]) == ("2", "SUBMITTED")
 
 
+def test_a_rollback_never_creates_a_version(sms: Sms) -> None:
+    new_fields = [dict(FIELDS[0], Text="Example Corporation"), *FIELDS[1:]]
+    reads(sms, "REQUIRES_UPDATES", "DENIED", current_values())
+    owned(sms)
+    lifecycle.update(
+        updated(properties(Fields=new_fields)), sms.client, deadline(), rolling_back=True
+    )
+    assert writes(sms) == []
+
+
 def test_submitted_update_discards_then_makes_a_new_version(sms: Sms) -> None:
     new_fields = [dict(FIELDS[0], Text="Example Corporation")]
     reads(sms, "SUBMITTED", "SUBMITTED", current_values())
     sms.definitions()
-    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
+    owned(sms)
     sms.discarded(1)
     sms.new_version(2)
     sms.put("companyInfo.companyName", TextValue="Example Corporation")
+    sms.associations([PHONE])
     sms.described("CREATED", 2)
     _, data = lifecycle.update(
         updated(properties(Fields=new_fields, Submit="false")), sms.client, deadline()
@@ -883,6 +901,33 @@ def test_submitted_update_discards_then_makes_a_new_version(sms: Sms) -> None:
         "PutRegistrationFieldValue",
     ]
     assert (data["VersionNumber"], data["VersionStatus"]) == ("2", "DRAFT")
+
+
+def test_what_the_approved_version_holds_is_restored_by_a_discard(sms: Sms) -> None:
+    # Version 2 (SUBMITTED) holds a change; version 1 (APPROVED) holds the declaration.
+    changed = current_values([dict(FIELDS[0], Text="Example Corporation"), *FIELDS[1:]])
+    reads(sms, "SUBMITTED", "SUBMITTED", changed, number=2, approved=1)
+    sms.version("APPROVED", 1)
+    sms.values(current_values(), 1)
+    owned(sms)
+    sms.discarded(2)
+    sms.associations([PHONE])
+    sms.described("COMPLETE", 2, approved=1)
+    _, data = lifecycle.update(updated(properties()), sms.client, deadline(), rolling_back=True)
+    assert writes(sms) == ["DiscardRegistrationVersion"]
+    assert data["RegistrationStatus"] == "COMPLETE"
+
+
+def test_what_the_approved_version_holds_needs_no_new_version(sms: Sms) -> None:
+    # Version 2 is a DRAFT with other values; version 1 (APPROVED) holds the declaration.
+    changed = current_values([dict(FIELDS[0], Text="Example Corporation"), *FIELDS[1:]])
+    reads(sms, "COMPLETE", "DRAFT", changed, number=2, approved=1)
+    sms.version("APPROVED", 1)
+    sms.values(current_values(), 1)
+    owned(sms)
+    sms.associations([PHONE])
+    lifecycle.update(updated(properties()), sms.client, deadline())
+    assert writes(sms) == []
 
 
 def test_a_change_under_review_fails_before_any_write(sms: Sms) -> None:
@@ -897,8 +942,19 @@ def test_a_change_under_review_fails_before_any_write(sms: Sms) -> None:
     assert writes(sms) == []
 
 
+def test_a_change_under_review_is_left_by_a_rollback(sms: Sms) -> None:
+    new_fields = [dict(FIELDS[0], Text="Example Corporation"), *FIELDS[1:]]
+    reads(sms, "REVIEWING", "REVIEWING", current_values())
+    owned(sms)
+    _, data = lifecycle.update(
+        updated(properties(Fields=new_fields)), sms.client, deadline(), rolling_back=True
+    )
+    assert writes(sms) == []
+    assert data["VersionStatus"] == "REVIEWING"
+
+
 def test_a_new_registration_type_replaces_the_registration(sms: Sms) -> None:
-    old = properties(RegistrationType="US_TEN_DLC_BRAND_REGISTRATION")
+    sms.described(registration_type="US_TEN_DLC_BRAND_REGISTRATION")
     sms.definitions()
     sms.created(registration_id=NEW_ID)
     sms.all_puts(NEW_ID)
@@ -906,9 +962,39 @@ def test_a_new_registration_type_replaces_the_registration(sms: Sms) -> None:
     sms.associated(NEW_ID)
     sms.submitted(registration_id=NEW_ID)
     sms.described("SUBMITTED", registration_id=NEW_ID)
-    physical_id, data = lifecycle.update(updated(properties(), old), sms.client, deadline())
+    checked: list[str] = []
+    old = properties(RegistrationType="US_TEN_DLC_BRAND_REGISTRATION")
+    physical_id, data = lifecycle.update(
+        updated(properties(), old), sms.client, deadline(), checkpoint=checked.append
+    )
     assert physical_id == NEW_ID
     assert data["RegistrationId"] == NEW_ID
+    # The replacement asks CloudFormation before it makes anything (with the ID CloudFormation
+    # holds), then where a Create does: before associating, before submitting.
+    assert checked == [REG_ID, NEW_ID, NEW_ID]
+
+
+def test_the_service_type_decides_not_the_old_properties(sms: Sms) -> None:
+    # A rollback of a failed type change: old properties say 10DLC, the service holds the
+    # declared toll-free type, so the registration is kept and nothing is written.
+    reads(sms, "COMPLETE", "APPROVED", current_values())
+    owned(sms)
+    sms.associations([PHONE])
+    old = properties(RegistrationType="US_TEN_DLC_BRAND_REGISTRATION")
+    physical_id, _ = lifecycle.update(
+        updated(properties(), old), sms.client, deadline(), rolling_back=True
+    )
+    assert physical_id == REG_ID
+    assert writes(sms) == []
+
+
+def test_a_rollback_never_replaces(sms: Sms) -> None:
+    sms.described(registration_type="US_TEN_DLC_BRAND_REGISTRATION")
+    physical_id, _ = lifecycle.update(
+        updated(properties()), sms.client, deadline(), rolling_back=True
+    )
+    assert physical_id == REG_ID
+    assert writes(sms) == []
 
 
 def test_a_registration_gone_from_the_service_is_replaced(sms: Sms) -> None:
@@ -927,7 +1013,7 @@ def test_a_failed_update_says_what_was_written(sms: Sms) -> None:
     new_fields = [dict(FIELDS[0], Text="Example Corporation"), dict(FIELDS[1], Text="Janet")]
     reads(sms, "CREATED", "DRAFT", current_values())
     sms.definitions()
-    sms.tags({"team": "messaging", OWNER_TAG_KEY: OWNER})
+    owned(sms)
     sms.put("companyInfo.companyName", TextValue="Example Corporation")
     sms.put_refused("contactInfo.firstName")
     old = properties(Submit="false")
@@ -943,29 +1029,63 @@ def test_a_failed_update_says_what_was_written(sms: Sms) -> None:
     assert "Janet" not in reason
 
 
-# Delete ----------------------------------------------------------------------------------
-
-
-def test_delete(sms: Sms) -> None:
-    sms.registration_deleted()
-    assert (
-        lifecycle.delete(event("Delete", properties(), physical_id=REG_ID), sms.client, deadline())
-        == "deleted"
+def test_a_number_held_by_another_registration_fails_naming_it(sms: Sms) -> None:
+    reads(sms, "CREATED", "DRAFT", current_values())
+    owned(sms)
+    sms.associations([])
+    sms.error("create_registration_association", "ConflictException", "RESOURCE_ALREADY_ASSOCIATED")
+    sms.associations([])
+    with pytest.raises(lifecycle.RegistrationFailed) as raised:
+        lifecycle.update(updated(properties(Submit="false")), sms.client, deadline())
+    assert str(raised.value).startswith(
+        f"registration {REG_ID}: {PHONE} is associated with another registration"
     )
 
 
-@pytest.mark.parametrize(
-    ("code", "outcome"),
-    [
-        ("ResourceNotFoundException", "already gone"),
-        ("ValidationException", "not a registration the service knows; nothing to delete"),
-    ],
-)
-def test_delete_of_what_is_not_there_succeeds(sms: Sms, code: str, outcome: str) -> None:
-    placeholder = "SmsStack-Registration1A2B3C4D-1XK3J9QZ7M2PA"
-    sms.stub.add_client_error("delete_registration", service_error_code=code, http_status_code=400)
-    request = event("Delete", properties(), physical_id=placeholder)
-    assert lifecycle.delete(request, sms.client, deadline()) == outcome
+# Delete ----------------------------------------------------------------------------------
+
+
+def deleting(physical_id: str = REG_ID) -> dict[str, Any]:
+    return event("Delete", properties(), physical_id=physical_id)
+
+
+def test_delete(sms: Sms) -> None:
+    sms.described()
+    owned(sms)
+    sms.registration_deleted()
+    assert lifecycle.delete(deleting(), sms.client, deadline()) == "deleted"
+
+
+@pytest.mark.parametrize("code", ["ResourceNotFoundException", "ValidationException"])
+def test_delete_of_what_is_not_there_calls_no_delete(sms: Sms, code: str) -> None:
+    sms.stub.add_client_error(
+        "describe_registrations", service_error_code=code, http_status_code=400
+    )
+    assert lifecycle.delete(deleting(), sms.client, deadline()) == "already gone; nothing to delete"
+    assert writes(sms) == []
+
+
+def test_delete_of_another_resources_registration_leaves_it(sms: Sms) -> None:
+    sms.described()
+    sms.tags({OWNER_TAG_KEY: "someone-else"})
+    assert lifecycle.delete(deleting(), sms.client, deadline()) == (
+        "not made by this resource; left alone"
+    )
+    assert writes(sms) == []
+
+
+@pytest.mark.parametrize("denied", ["describe_registrations", "list_tags_for_resource"])
+def test_delete_never_proceeds_when_the_owner_cannot_be_read(sms: Sms, denied: str) -> None:
+    if denied == "list_tags_for_resource":
+        sms.described()
+    sms.stub.add_client_error(
+        denied, service_error_code="AccessDeniedException", http_status_code=403
+    )
+    with pytest.raises(lifecycle.Refused) as raised:
+        lifecycle.delete(deleting(), sms.client, deadline())
+    assert str(raised.value).startswith(f"registration {REG_ID}: its owner cannot be read: ")
+    assert str(raised.value).endswith("AccessDeniedException); not deleted")
+    assert writes(sms) == []
 
 
 def test_delete_of_an_invented_id_calls_nothing(sms: Sms) -> None:
@@ -978,10 +1098,11 @@ def test_delete_of_an_invented_id_calls_nothing(sms: Sms) -> None:
 
 
 def test_delete_refused_says_the_status_and_what_to_do(sms: Sms) -> None:
-    sms.error("delete_registration", "ConflictException", "RESOURCE_DELETION_NOT_ALLOWED")
     sms.described("REVIEWING")
-    with pytest.raises(lifecycle.RegistrationFailed) as raised:
-        lifecycle.delete(event("Delete", properties(), physical_id=REG_ID), sms.client, deadline())
+    owned(sms)
+    sms.error("delete_registration", "ConflictException", "RESOURCE_DELETION_NOT_ALLOWED")
+    with pytest.raises(lifecycle.Refused) as raised:
+        lifecycle.delete(deleting(), sms.client, deadline())
     assert str(raised.value).startswith(
         f"registration {REG_ID} is REVIEWING: the service refuses to delete it "
         "(RESOURCE_DELETION_NOT_ALLOWED); wait for a review to end"

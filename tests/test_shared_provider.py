@@ -83,7 +83,13 @@ def test_serves_registrations_too(shared: dict[str, Any]) -> None:
         for p in _policies(shared)
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     }
-    assert {"CreateTaggedRegistrations", "ChangeOwnRegistrations", "AskCloudFormation"} <= sids
+    assert {
+        "CreateTaggedRegistrations",
+        "ChangeOwnRegistrations",
+        "AssociateOwnRegistrations",
+        "AssociateNumbersAndSenderIds",
+        "AskCloudFormation",
+    } <= sids
 
 
 @pytest.mark.parametrize(

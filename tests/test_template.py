@@ -141,7 +141,14 @@ def test_iam_is_least_privilege(twenty: Template) -> None:
     assert writes["Condition"] == {"Null": {f"aws:ResourceTag/{SOURCE_TAG_KEY}": "false"}}
     tag_on_create = statement(twenty, "TagOnCreate")
     assert tag_on_create["Action"] == "sms-voice:TagResource"
-    assert tag_on_create["Condition"] == {"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}}
+    # Only an attachment without the source tag yet, by a request that carries one: the grant
+    # never re-marks an attachment that is already marked.
+    assert tag_on_create["Condition"] == {
+        "Null": {
+            f"aws:RequestTag/{SOURCE_TAG_KEY}": "false",
+            f"aws:ResourceTag/{SOURCE_TAG_KEY}": "true",
+        }
+    }
     keep = statement(twenty, "KeepSourceTag")
     assert (keep["Effect"], keep["Action"]) == ("Deny", "sms-voice:UntagResource")
     assert keep["Condition"] == {"ForAnyValue:StringEquals": {"aws:TagKeys": [SOURCE_TAG_KEY]}}

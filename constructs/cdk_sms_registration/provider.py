@@ -47,8 +47,8 @@ IAM_INLINE_POLICY_LIMIT = 10_240
 #: Generous room for everything but per-object grants (measured: about 2,050 characters).
 FIXED_POLICY_CHARS = 3_000
 #: The registration statements, added only to stacks with registrations (measured: about
-#: 1,500 characters).
-REGISTRATION_POLICY_CHARS = 2_000
+#: 2,850 characters as the template holds them, before CloudFormation resolves the ARNs).
+REGISTRATION_POLICY_CHARS = 3_500
 #: Unresolved bucket names are estimated at S3's maximum length, keys at a long path.
 _TOKEN_BUCKET_CHARS = 63
 _TOKEN_KEY_CHARS = 200
@@ -78,18 +78,23 @@ REGISTRATION_READ_ACTIONS = [
     "sms-voice:ListRegistrationAssociations",
     "sms-voice:ListTagsForResource",
 ]
-#: Registration writes only on registrations that carry the handler's owner tag.
+#: Registration writes only on registrations that carry the handler's owner tag. TagResource
+#: has a statement of its own (the owner tag is never rewritten) and so has
+#: CreateRegistrationAssociation (authorized against the associated resource too).
 REGISTRATION_WRITE_ACTIONS = [
     "sms-voice:PutRegistrationFieldValue",
     "sms-voice:DeleteRegistrationFieldValue",
-    "sms-voice:CreateRegistrationAssociation",
     "sms-voice:SubmitRegistrationVersion",
     "sms-voice:CreateRegistrationVersion",
     "sms-voice:DiscardRegistrationVersion",
     "sms-voice:DeleteRegistration",
-    "sms-voice:TagResource",
     "sms-voice:UntagResource",
 ]
+#: What a registration may be associated with, besides another owner-tagged registration: the
+#: Service Authorization Reference lists PhoneNumber (and RcsAgent, which the handler does not
+#: associate) as resources of CreateRegistrationAssociation; sender-id is granted in case the
+#: service authorizes a sender ID association against it too.
+ASSOCIATED_RESOURCE_TYPES = ("phone-number", "sender-id")
 #: Field definitions have no resource type: IAM takes only Resource "*" for them.
 REGISTRATION_DEFINITION_ACTIONS = [
     "sms-voice:DescribeRegistrationFieldDefinitions",
@@ -142,6 +147,15 @@ class RegistrationAttachmentProvider(Construct):
             service="sms-voice", resource="registration-attachment", resource_name="*"
         )
         source_tagged = {"Null": {f"aws:ResourceTag/{SOURCE_TAG_KEY}": "false"}}
+        # Tag-on-create as narrow as IAM allows: the request carries the source tag and the
+        # resource does not carry one yet. IAM cannot tell a create from a later TagResource,
+        # but this way the grant never re-marks an attachment that is already marked.
+        source_on_create = {
+            "Null": {
+                f"aws:RequestTag/{SOURCE_TAG_KEY}": "false",
+                f"aws:ResourceTag/{SOURCE_TAG_KEY}": "true",
+            }
+        }
         self.policy.add_statements(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -156,12 +170,12 @@ class RegistrationAttachmentProvider(Construct):
                 resources=["*"],
                 conditions={"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}},
             ),
-            # Tagging on create needs TagResource too; the request carries the source tag.
+            # Tagging on create needs TagResource too, on the new (still untagged) attachment.
             iam.PolicyStatement(
                 sid="TagOnCreate",
                 actions=["sms-voice:TagResource"],
                 resources=[attachments_arn],
-                conditions={"Null": {f"aws:RequestTag/{SOURCE_TAG_KEY}": "false"}},
+                conditions=source_on_create,
             ),
             iam.PolicyStatement(
                 sid="ReadAttachments", actions=READ_ACTIONS, resources=[attachments_arn]
@@ -238,9 +252,15 @@ class RegistrationAttachmentProvider(Construct):
         if getattr(self, "_registrations_enabled", False):
             return
         self._registrations_enabled = True
-        registrations_arn = Stack.of(self).format_arn(
+        stack = Stack.of(self)
+        registrations_arn = stack.format_arn(
             service="sms-voice", resource="registration", resource_name="*"
         )
+        associated_arns = [
+            stack.format_arn(service="sms-voice", resource=resource_type, resource_name="*")
+            for resource_type in ASSOCIATED_RESOURCE_TYPES
+        ]
+        owner_tagged = {"Null": {f"aws:ResourceTag/{OWNER_TAG_KEY}": "false"}}
         self.policy.add_statements(
             # Like attachments: no resource type, so "*" narrowed to the handler's own tagged
             # requests (every registration it creates carries the owner mark).
@@ -255,12 +275,19 @@ class RegistrationAttachmentProvider(Construct):
                 actions=REGISTRATION_DEFINITION_ACTIONS,
                 resources=["*"],
             ),
-            # Tagging on create needs TagResource too; the request carries the owner tag.
+            # Tagging on create needs TagResource too, on the new (still untagged) registration:
+            # the request carries the owner tag, the registration has none yet, so the grant can
+            # never re-mark a registration another stack's handler owns.
             iam.PolicyStatement(
                 sid="TagRegistrationOnCreate",
                 actions=["sms-voice:TagResource"],
                 resources=[registrations_arn],
-                conditions={"Null": {f"aws:RequestTag/{OWNER_TAG_KEY}": "false"}},
+                conditions={
+                    "Null": {
+                        f"aws:RequestTag/{OWNER_TAG_KEY}": "false",
+                        f"aws:ResourceTag/{OWNER_TAG_KEY}": "true",
+                    }
+                },
             ),
             iam.PolicyStatement(
                 sid="ReadRegistrations",
@@ -271,7 +298,37 @@ class RegistrationAttachmentProvider(Construct):
                 sid="ChangeOwnRegistrations",
                 actions=REGISTRATION_WRITE_ACTIONS,
                 resources=[registrations_arn],
-                conditions={"Null": {f"aws:ResourceTag/{OWNER_TAG_KEY}": "false"}},
+                conditions=owner_tagged,
+            ),
+            # The handler reconciles the user's tags on registrations it owns; the owner tag
+            # itself is set once, at create, and never rewritten (so never re-pointed).
+            iam.PolicyStatement(
+                sid="RetagOwnRegistrations",
+                actions=["sms-voice:TagResource"],
+                resources=[registrations_arn],
+                conditions={
+                    **owner_tagged,
+                    "ForAllValues:StringNotEquals": {"aws:TagKeys": [OWNER_TAG_KEY]},
+                },
+            ),
+            # IAM authorizes CreateRegistrationAssociation against every resource of the
+            # request: the registration and what it is associated with. Each is checked against
+            # the statements on its own, so the two sides need separate statements: this one
+            # for registrations (owner-tagged: the handler's own, and a brand another
+            # Registration made) ...
+            iam.PolicyStatement(
+                sid="AssociateOwnRegistrations",
+                actions=["sms-voice:CreateRegistrationAssociation"],
+                resources=[registrations_arn],
+                conditions=owner_tagged,
+            ),
+            # ... and this one for phone numbers and sender IDs, which carry no owner tag. It
+            # names no registration/*: unconditioned, that would let the registration side pass
+            # without the owner tag too.
+            iam.PolicyStatement(
+                sid="AssociateNumbersAndSenderIds",
+                actions=["sms-voice:CreateRegistrationAssociation"],
+                resources=associated_arns,
             ),
             iam.PolicyStatement(
                 sid="KeepOwnerTag",
@@ -281,6 +338,14 @@ class RegistrationAttachmentProvider(Construct):
                 conditions={"ForAnyValue:StringEquals": {"aws:TagKeys": [OWNER_TAG_KEY]}},
             ),
         )
+        for arn, resource_type in zip(associated_arns, ASSOCIATED_RESOURCE_TYPES, strict=True):
+            acknowledge_wildcard_resource(
+                self.policy,
+                arn,
+                "CreateRegistrationAssociation is authorized against the associated "
+                f"{resource_type} too, whose ID the deployer passes as a property; the "
+                "registration side keeps the owner-tag condition",
+            )
         acknowledge_wildcard_resource(
             self.policy,
             "*",

@@ -55,6 +55,14 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def error_text(error: BaseException) -> str:
+    """A failed call as a reason may show it: the operation and the code, no message text."""
+    if isinstance(error, ClientError):
+        operation = getattr(error, "operation_name", "") or "a call"
+        return f"{operation} failed ({error_code(error)})"
+    return type(error).__name__
+
+
 def client_token(stack_id: str, logical_id: str, request_id: str) -> str:
     """The idempotency token of one CloudFormation request.
 

@@ -1,27 +1,31 @@
 """What each CloudFormation request does to a ``Custom::SmsRegistration``.
 
-Plain functions of (event, SMS client, deadline) that return the physical ID and the response
-Data, or raise ``RegistrationFailed`` whose message is the FAILED reason: head first, field
-paths and codes only, never a value. The handler (index.py) dispatches to them and answers.
+Runs under ``lifecycle_guard`` (placeholders, the checks before and after answering, rollbacks
+that never fail); the service calls are in ``registrations``, the Update decisions in
+``registration_plan``, the rules in ``registration_rules``. Plain functions of (event, SMS
+client, deadline) return the physical ID and the response Data, or raise ``RegistrationFailed``
+whose message is the FAILED reason: head first, field paths and codes only, never a value.
 
 - Create: validate against the service's definitions (nothing is made when the declaration is
-  wrong) -> CreateRegistration -> put every field -> associations -> submit when asked. A
-  failure after CreateRegistration deletes the draft, and the reason says so; a conflict
-  because a concurrent delivery of the same request submitted it answers that registration.
-- Update: a new RegistrationType (or a registration gone from the service) is a replacement.
-  Otherwise a declaration the current version already holds writes nothing (what makes
-  rollback Updates safe); DRAFT -> write only the changes and delete optional fields dropped
-  from the declaration; APPROVED, DENIED, DISCARDED, REVOKED -> a new version with the full
-  declared set; SUBMITTED -> discard, then a new version; under review -> FAILED before any
-  write. Tags change in place.
-- Delete: DeleteRegistration; already gone is success; a conflict is FAILED with the status
-  and what to do. (The construct's default RETAIN means CloudFormation never asks.)
+  wrong) -> CreateRegistration -> put every field -> associations (verified) -> submit when
+  asked; CloudFormation is asked before associating and before submitting (the service refuses
+  to delete a registration after either). A failure after CreateRegistration deletes the draft
+  and the reason says so; a conflict because a concurrent delivery of the same request
+  submitted it answers that registration.
+- Update: reconcile, don't replay. Read what the service holds (type, status, the current and
+  the latest APPROVED version and their values, associations, tags) and let
+  ``registration_plan.decide`` say which writes close the gap; OldResourceProperties only say
+  which fields were dropped. A registration of another type (or gone) is replaced, through the
+  Create path's checks; a rollback never replaces, creates a version, submits or associates.
+- Delete: only a registration whose owner tag names this resource, and never when the owner
+  cannot be read; already gone is success; a refusal says the statuses and what to do.
 - Never waits for a review; stops writing with time left to clean up, and says how many
   fields it wrote.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -30,8 +34,16 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import registrations
+from . import registration_plan, registrations
 from .attachments import client_token, error_code, read_tags, reconcile_tags
+from .lifecycle_guard import (
+    Answer,
+    NotAwaited,
+    Refused,
+    Request,
+    RequestFailed,
+    discarded_text,
+)
 from .registration_contract import (
     OWNER_TAG_KEY,
     RESOURCE_ID_PATTERN,
@@ -40,6 +52,7 @@ from .registration_contract import (
     RegistrationValidationError,
     parse_properties,
 )
+from .registration_plan import Observed, Plan
 from .registration_rules import check_fields, failure_reason, field_type, problem_lines
 from .resource_contract import owner_mark
 from .retries import Deadline, RetriesExhausted
@@ -50,11 +63,22 @@ logger = logging.getLogger(__name__)
 SUBMIT_SETTLE_SECONDS = 2.0
 #: Time kept back from writing for the cleanup of a failed Create (a throttled Delete).
 CLEANUP_RESERVE_SECONDS = 30.0
+#: How often a forward Update that is still writing asks CloudFormation again.
+CHECKPOINT_EVERY_SECONDS = 5.0
 
 Data = dict[str, str]
 
+__all__ = [
+    "NotAwaited",
+    "RegistrationFailed",
+    "RegistrationLifecycle",
+    "create",
+    "delete",
+    "update",
+]
 
-class RegistrationFailed(Exception):
+
+class RegistrationFailed(RequestFailed):
     """A failure whose message is the reason CloudFormation shows (no field values)."""
 
 
@@ -62,11 +86,7 @@ class _OutOfTime(Exception):
     """The deadline for writes has come."""
 
 
-class NotAwaited(Exception):
-    """CloudFormation no longer waits for this request (its message says why)."""
-
-
-#: Called with the registration's ID before each step that cannot be undone by deleting the
+#: Called with a registration's ID before each step that cannot be undone by deleting the
 #: draft (associating a number, submitting); raises NotAwaited to stop there.
 Checkpoint = Callable[[str], None]
 
@@ -81,8 +101,10 @@ def _safe(function: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except RegistrationFailed:
+        except (RegistrationFailed, Refused):
             raise
+        except NotAwaited as error:
+            raise RegistrationFailed(str(error)) from None
         except Exception as error:
             reason = registrations.safe_error_text(error)
             logger.error("%s failed: %s", function.__name__, reason)
@@ -100,6 +122,7 @@ def create(
     on_created: Callable[[str], None] | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> tuple[str, Data]:
+    """Create, write, associate and submit as declared."""
     """Create: returns (registration ID, attributes).
 
     ``on_created`` gets the new registration's ID as soon as the service made it, so that any
@@ -114,43 +137,91 @@ def create(
 
 
 @_safe
-def update(event: Mapping[str, Any], sms: Any, deadline: Deadline) -> tuple[str, Data]:
-    """Update: returns (physical ID, attributes); a new ID means a replacement."""
+def update(
+    event: Mapping[str, Any],
+    sms: Any,
+    deadline: Deadline,
+    *,
+    rolling_back: bool = False,
+    checkpoint: Checkpoint | None = None,
+) -> tuple[str, Data]:
+    """Reconcile with what the service holds (a new ID is a replacement)."""
+    """Update: returns (physical ID, attributes); a new ID means a replacement.
+
+    ``rolling_back``: the stack is rolling back, so nothing is created, submitted, discarded
+    past restoring or associated. ``checkpoint`` runs before associating and before
+    submitting (with the registration's ID: the one CloudFormation holds, or the replacement).
+    """
     registration_id = str(event["PhysicalResourceId"])
     spec = _parse(event["ResourceProperties"])
     old = _parse_or_none(event.get("OldResourceProperties"))
-    if old is not None and old.registration_type != spec.registration_type:
-        logger.info("registration type changed: replacing %s", registration_id)
-        return _create(event, sms, spec, deadline, on_created=None, replacing=registration_id)
     registration = registrations.describe(sms, registration_id, deadline)
-    if (
-        registration is None
-        or registration.get("RegistrationStatus") == registrations.DELETED
-        or registration.get("RegistrationType") != spec.registration_type
-    ):
-        logger.info("registration %s is gone or of another type: replacing it", registration_id)
-        return _create(event, sms, spec, deadline, on_created=None, replacing=registration_id)
-    return _Update(event, sms, spec, old, registration, deadline).run()
+    if registration is None or registration.get("RegistrationStatus") == registrations.DELETED:
+        why = f"registration {registration_id} is gone from the service"
+    elif registration.get("RegistrationType") != spec.registration_type:
+        # The service's type decides, not OldResourceProperties: a rollback of a failed type
+        # change finds the original type and keeps the registration.
+        why = (
+            f"registration {registration_id} is a {registration.get('RegistrationType')}, "
+            f"not a {spec.registration_type}"
+        )
+    else:
+        return _Update(
+            event, sms, spec, old, registration, deadline, rolling_back, checkpoint
+        ).run()
+    if rolling_back:
+        # A rollback never creates a registration: CloudFormation keeps the ID it had.
+        logger.warning("rollback: %s; not replaced (deploy again to replace it)", why)
+        return registration_id, _known_attributes(registration, registration_id)
+    logger.info("%s: replacing it", why)
+    if checkpoint is not None:
+        # A cancelled forward Update must not make a registration its rollback never learns of.
+        checkpoint(registration_id)
+    return _create(
+        event,
+        sms,
+        spec,
+        deadline,
+        on_created=None,
+        replacing=registration_id,
+        checkpoint=checkpoint,
+    )
 
 
 @_safe
 def delete(event: Mapping[str, Any], sms: Any, deadline: Deadline) -> str:
-    """Delete: remove the registration; return what happened (already gone is success)."""
+    """Delete the registration this resource made."""
+    """Delete what this resource made; return what happened (already gone is success).
+
+    Raises Refused when the owner cannot be read or the service refuses the delete.
+    """
     registration_id = str(event["PhysicalResourceId"])
     if not RESOURCE_ID_PATTERN.fullmatch(registration_id):
         return "not a registration ID; nothing to delete"
     try:
-        outcome = registrations.delete(sms, registration_id, deadline)
+        current = registrations.describe(sms, registration_id, deadline)
+        if current is None or current.get("RegistrationStatus") == registrations.DELETED:
+            # Gone: a Delete would only be refused by IAM (the owner-tag condition needs tags).
+            return "already gone; nothing to delete"
+        tags = read_tags(sms, str(current["RegistrationArn"]), deadline)
+    except Exception as error:
+        # Without the owner mark nothing proves this resource made it: never delete blind.
+        raise Refused(
+            f"registration {registration_id}: its owner cannot be read: "
+            f"{registrations.safe_error_text(error)}; not deleted"
+        ) from None
+    if tags.get(OWNER_TAG_KEY) != _owner(event):
+        logger.warning("registration %s was not made by this resource", registration_id)
+        return "not made by this resource; left alone"
+    try:
+        return registrations.delete(sms, registration_id, deadline)
     except registrations.RegistrationInUse as error:
-        current = registrations.describe(sms, registration_id, deadline) or {}
-        status = current.get("RegistrationStatus", "in use")
-        raise RegistrationFailed(
+        status = str(current.get("RegistrationStatus", "in use"))
+        raise Refused(
             f"registration {registration_id} is {status}: the service refuses to delete it "
             f"({error}); wait for a review to end, release its phone numbers or sender IDs "
             "first, or use removal_policy=RETAIN to keep it"
         ) from None
-    logger.info("registration %s %s", registration_id, outcome)
-    return outcome
 
 
 # Create ----------------------------------------------------------------------------------
@@ -190,7 +261,7 @@ def _create(
         writer.put_all(spec.fields)
         if checkpoint is not None and (spec.associations or spec.submit):
             checkpoint(registration_id)
-        _associate(sms, registration_id, spec.associations, None, writer.deadline)
+        _associate(sms, registration_id, spec.associations, writer.deadline)
         described: Mapping[str, Any] = created
         version = {"VersionNumber": 1, "RegistrationVersionStatus": registrations.DRAFT}
         if spec.submit:
@@ -241,6 +312,7 @@ def _made_by_another_delivery(
 
 
 def discard(sms: Any, registration_id: str, deadline: Deadline, *, left_for_rollback: bool) -> str:
+    """Delete a registration this request made."""
     """Delete a registration this request made; say what happened, for the FAILED reason."""
     try:
         return registrations.delete(sms, registration_id, deadline)
@@ -250,16 +322,14 @@ def discard(sms: Any, registration_id: str, deadline: Deadline, *, left_for_roll
             registration_id,
             registrations.safe_error_text(error),
         )
-        if left_for_rollback:
-            return "not deleted yet; the rollback Delete retries it"
-        return f"could not be deleted: delete it by hand (tag {OWNER_TAG_KEY})"
+        return discarded_text("registration", left_for_rollback, OWNER_TAG_KEY)
 
 
 # Update ----------------------------------------------------------------------------------
 
 
 class _Update:
-    """One Update of an existing registration of the same type."""
+    """One Update of an existing registration of the declared type: observe, plan, apply."""
 
     def __init__(
         self,
@@ -269,88 +339,141 @@ class _Update:
         old: RegistrationSpec | None,
         registration: dict[str, Any],
         deadline: Deadline,
+        rolling_back: bool,
+        checkpoint: Checkpoint | None,
     ) -> None:
         self.event = event
         self.sms = sms
         self.spec = spec
-        self.old = old
         self.registration = registration
         self.deadline = deadline
+        self.rolling_back = rolling_back
+        self.checkpoint = checkpoint
         self.id = str(registration["RegistrationId"])
+        # OldResourceProperties only break ties: the fields the previous declaration had.
+        self.previously = tuple(p for p in (old.paths if old else ()) if p not in spec.values)
 
     def run(self) -> tuple[str, Data]:
-        sms, spec, deadline = self.sms, self.spec, self.deadline
+        observed, version = self._observe()
+        plan = registration_plan.decide(
+            observed, self.spec, self.previously, rolling_back=self.rolling_back
+        )
+        logger.info("registration %s: %s (%s)", self.id, plan.action, plan.why)
+        if plan.action == registration_plan.REFUSE:
+            raise RegistrationFailed(f"{plan.why}; nothing written")
+        if plan.warning:
+            logger.warning("registration %s: %s: %s", self.id, plan.why, plan.warning)
+        if plan.action in (registration_plan.LEAVE, registration_plan.NOTHING):
+            self._tags()
+            if plan.action == registration_plan.NOTHING:
+                self._associations(self.deadline)
+            return self.id, registrations.attributes(self.registration, version)
+        return self._apply(plan, observed, version)
+
+    def _observe(self) -> tuple[Observed, dict[str, Any]]:
+        """What the service holds: statuses, the current and the latest APPROVED values."""
+        sms, deadline = self.sms, self.deadline
         number = int(self.registration.get("CurrentVersionNumber", 1))
         version = registrations.describe_version(sms, self.id, number, deadline)
-        status = str(self.registration.get("RegistrationStatus", ""))
-        version_status = str(version.get("RegistrationVersionStatus", ""))
-        current = registrations.field_values(sms, self.id, number, deadline)
-        previously = self.old.paths if self.old is not None else ()
-        changes = registrations.diff_values(spec.fields, current, previously)
-        held = registrations.associations(sms, self.id, deadline)
-        submit_now = spec.submit and version_status == registrations.DRAFT
-        if changes.empty and not submit_now:
-            # The current version already holds the declaration: no write but tags and
-            # associations (a rollback to what the registration holds writes nothing at all).
-            logger.info("registration %s version %d holds the declaration", self.id, number)
-            self._tags()
-            _associate(sms, self.id, spec.associations, held, deadline)
-            return self.id, registrations.attributes(self.registration, version)
-        plan = registrations.update_plan(status, version_status)
-        if plan == registrations.UNDER_REVIEW or plan is None:
-            shown = version_status if plan else f"{status}/{version_status}"
-            rule = (
-                "the service accepts no change until the review ends"
-                if plan
-                else "this release does not know how to change it"
-            )
-            raise RegistrationFailed(
-                f"registration {self.id} version {number} is {shown}: {rule}; nothing written"
-            )
-        definitions = _definitions(sms, spec.registration_type, deadline)
-        if plan == registrations.EDIT_DRAFT:
-            deletes = registrations.deletable(changes.drops, definitions)
-            kept = {p: v for p, v in current.items() if p not in deletes}
-            effective = {**kept, **spec.values}
-            puts: Sequence[FieldValue] = changes.puts
-        else:
-            deletes, effective, puts = [], spec.values, spec.fields
-        _validate(definitions, effective, spec, suffix="; nothing written")
-        self._tags()
-        logger.info(
-            "registration %s version %d is %s: %s, %d puts, %d deletes%s",
-            self.id,
-            number,
-            version_status,
-            plan,
-            len(puts),
-            len(deletes),
-            ", submit" if spec.submit else "",
+        values = registrations.field_values(sms, self.id, number, deadline)
+        observed = Observed(
+            registration_id=self.id,
+            registration_status=str(self.registration.get("RegistrationStatus", "")),
+            version_number=number,
+            version_status=str(version.get("RegistrationVersionStatus", "")),
+            values=values,
         )
-        writer = _Writer(sms, self.id, definitions, _work_deadline(deadline))
+        approved = self.registration.get("ApprovedVersionNumber")
+        if (
+            approved is None
+            or int(approved) == number
+            or registration_plan.current_holds(observed, self.spec, self.previously)
+        ):
+            return observed, version
+        # The registration may stand on an older APPROVED version while a newer one is a
+        # draft or waits for review: a declaration it holds needs no new version.
+        approved_version = registrations.describe_version(sms, self.id, int(approved), deadline)
+        if approved_version.get("RegistrationVersionStatus") != registration_plan.APPROVED:
+            return observed, version
+        approved_values = registrations.field_values(sms, self.id, int(approved), deadline)
+        observed = dataclasses.replace(
+            observed, approved_number=int(approved), approved_values=approved_values
+        )
+        return observed, version
+
+    def _apply(self, plan: Plan, observed: Observed, version: dict[str, Any]) -> tuple[str, Data]:
+        sms, spec = self.sms, self.spec
+        number = observed.version_number
+        deletes: list[str] = []
+        definitions: list[dict[str, Any]] = []
+        if plan.writes_fields or plan.submit:
+            definitions = _definitions(sms, spec.registration_type, self.deadline)
+            if plan.action == registration_plan.EDIT_DRAFT or not plan.writes_fields:
+                # What the DRAFT will hold: its values, the changes, without the deletes.
+                deletes = registrations.deletable(plan.drops, definitions)
+                kept = {p: v for p, v in observed.values.items() if p not in deletes}
+                effective = {**kept, **spec.values}
+            else:
+                effective = spec.values  # a new version starts empty
+            # Before any write (tags included): a declaration the rules refuse writes nothing.
+            _validate(definitions, effective, spec, suffix="; nothing written")
+        if self.checkpoint is not None:
+            # A forward Update CloudFormation cancelled (a sibling failed) must not discard,
+            # make a version or write while its rollback Update restores the registration.
+            self.checkpoint(self.id)
+        self._tags()
+        writer = _Writer(sms, self.id, definitions, _work_deadline(self.deadline))
+        if self.checkpoint is not None:
+            checkpoint, registration_id = self.checkpoint, self.id
+            writer.checkpoint = lambda: checkpoint(registration_id)
         try:
-            if plan == registrations.DISCARD_THEN_NEW_VERSION:
-                registrations.discard(sms, self.id, writer.deadline)
-            if plan != registrations.EDIT_DRAFT:
+            if plan.discards:
+                version = registrations.discard(sms, self.id, writer.deadline)
+                logger.info("registration %s: version %d discarded", self.id, number)
+            if plan.new_version:
                 version = registrations.create_version(sms, self.id, writer.deadline)
                 number = int(version.get("VersionNumber", number + 1))
                 logger.info("registration %s: new version %d", self.id, number)
-            writer.put_all(puts)
+            writer.put_all(plan.puts)
             writer.delete_all(deletes)
-            _associate(sms, self.id, spec.associations, held, writer.deadline)
-            if spec.submit:
+            self._associations(writer.deadline)
+            if plan.submit:
+                if self.checkpoint is not None:
+                    self.checkpoint(self.id)
                 version = _submit(sms, self.id, writer)
             described = None
-            if spec.submit or plan != registrations.EDIT_DRAFT:  # the statuses moved
+            if plan.submit or plan.action != registration_plan.EDIT_DRAFT:
+                # The statuses moved: read them for the attributes.
                 described = registrations.describe(sms, self.id, writer.deadline)
         except Exception as error:
-            what = writer.explain(error, len(puts) + len(deletes))
+            what = writer.explain(error, len(plan.puts) + len(deletes))
             raise RegistrationFailed(
                 f"{what}; registration {self.id} version {number} may hold part of the change; "
                 "the rollback writes the previous declaration back"
             ) from error
         version.setdefault("VersionNumber", number)
         return self.id, registrations.attributes(described or self.registration, version)
+
+    def _associations(self, deadline: Deadline) -> None:
+        """The declared associations, verified; a rollback makes none (none can be undone)."""
+        if not self.spec.associations:
+            return
+        held = registrations.associations(self.sms, self.id, deadline)
+        missing = registrations.missing_associations(self.spec.associations, held)
+        if not missing:
+            return
+        if self.rolling_back:
+            logger.warning(
+                "rollback: registration %s not associated with %s (deploy again to associate)",
+                self.id,
+                ", ".join(missing),
+            )
+            return
+        if self.checkpoint is not None:
+            self.checkpoint(self.id)
+        for resource in missing:
+            outcome = _associate_one(self.sms, self.id, resource, deadline)
+            logger.info("association of %s with %s: %s", resource, self.id, outcome)
 
     def _tags(self) -> None:
         arn = str(self.registration["RegistrationArn"])
@@ -359,6 +482,13 @@ class _Update:
         changed, removed = reconcile_tags(self.sms, arn, current, desired, self.deadline)
         if changed or removed:
             logger.info("tags of %s: set %s, removed %s", self.id, changed, removed)
+
+
+def _known_attributes(registration: Mapping[str, Any] | None, registration_id: str) -> Data:
+    """Attributes of a registration a rollback leaves as it is (maybe gone)."""
+    if registration is None:
+        return {"RegistrationId": registration_id}
+    return registrations.attributes(registration)
 
 
 # Shared ----------------------------------------------------------------------------------
@@ -379,6 +509,9 @@ class _Writer:
         self.definitions = definitions
         self.deadline = deadline
         self.written = 0
+        #: Asked again every ``CHECKPOINT_EVERY_SECONDS`` while writing (a forward Update).
+        self.checkpoint: Callable[[], None] | None = None
+        self._checked_at = time.monotonic()
 
     def put_all(self, values: Sequence[FieldValue]) -> None:
         for value in values:
@@ -400,11 +533,17 @@ class _Writer:
     def _check_time(self) -> None:
         if self.deadline.remaining() <= 0:
             raise _OutOfTime()
+        if self.checkpoint is not None and (
+            time.monotonic() - self._checked_at >= CHECKPOINT_EVERY_SECONDS
+        ):
+            # A cancelled forward Update stops writing soon: its rollback runs meanwhile.
+            self.checkpoint()
+            self._checked_at = time.monotonic()
 
     def explain(self, error: BaseException, total: int) -> str:
         """The failure as a reason: what failed and how many writes were made."""
         count = f"{self.written} of {total} field writes made"
-        if isinstance(error, NotAwaited):
+        if isinstance(error, (NotAwaited, RegistrationFailed)):
             return f"{error}; {count}"
         if isinstance(error, (_OutOfTime, RetriesExhausted)):
             return f"out of time: {count}"
@@ -424,21 +563,21 @@ def _submit(sms: Any, registration_id: str, writer: _Writer) -> dict[str, Any]:
     return submitted
 
 
-def _associate(
-    sms: Any,
-    registration_id: str,
-    declared: Sequence[str],
-    held: Sequence[Mapping[str, Any]] | None,
-    deadline: Deadline,
-) -> None:
-    """Associate the declared resources not associated yet (``held``: None to list them)."""
+def _associate(sms: Any, registration_id: str, declared: Sequence[str], deadline: Deadline) -> None:
+    """Associate the declared resources this registration does not hold yet (a new one)."""
     if not declared:
         return
-    if held is None:
-        held = registrations.associations(sms, registration_id, deadline)
+    held = registrations.associations(sms, registration_id, deadline)
     for resource in registrations.missing_associations(declared, held):
-        outcome = registrations.associate(sms, registration_id, resource, deadline)
+        outcome = _associate_one(sms, registration_id, resource, deadline)
         logger.info("association of %s with %s: %s", resource, registration_id, outcome)
+
+
+def _associate_one(sms: Any, registration_id: str, resource: str, deadline: Deadline) -> str:
+    try:
+        return registrations.associate(sms, registration_id, resource, deadline)
+    except registrations.AssociatedElsewhere as error:
+        raise RegistrationFailed(f"registration {registration_id}: {error}") from None
 
 
 def _definitions(sms: Any, registration_type: str, deadline: Deadline) -> list[dict[str, Any]]:
@@ -487,3 +626,62 @@ def _parse_or_none(properties: Mapping[str, Any] | None) -> RegistrationSpec | N
         return parse_properties(properties or {})
     except RegistrationValidationError:
         return None
+
+
+# For lifecycle_guard ----------------------------------------------------------------------
+
+
+class RegistrationLifecycle:
+    """``Custom::SmsRegistration`` for ``lifecycle_guard``."""
+
+    kind = "registration"
+    owner_tag = OWNER_TAG_KEY
+
+    def could_be_id(self, physical_id: str) -> bool:
+        """The service's registration ID syntax."""
+        return RESOURCE_ID_PATTERN.fullmatch(physical_id) is not None
+
+    def create(self, request: Request) -> Answer:
+        """Create, write, associate and submit as declared."""
+        registration_id, data = create(
+            request.event,
+            _sms(request),
+            request.deadline,
+            on_created=request.name,
+            checkpoint=_checkpoint(request),
+        )
+        return Answer(registration_id, data, made=True)
+
+    def update(self, request: Request) -> Answer:
+        """Reconcile with what the service holds (a new ID is a replacement)."""
+        registration_id, data = update(
+            request.event,
+            _sms(request),
+            request.deadline,
+            rolling_back=request.rolling_back,
+            checkpoint=None if request.rolling_back else _checkpoint(request),
+        )
+        return Answer(registration_id, data, made=registration_id != request.physical_id)
+
+    def delete(self, request: Request) -> str:
+        """Delete the registration this resource made."""
+        return delete(request.event, _sms(request), request.deadline)
+
+    def discard(self, request: Request, made_id: str, *, left_for_rollback: bool) -> str:
+        """Delete a registration this request made."""
+        return discard(
+            _sms(request), made_id, request.deadline, left_for_rollback=left_for_rollback
+        )
+
+
+def _sms(request: Request) -> Any:
+    return request.clients("pinpoint-sms-voice-v2")
+
+
+def _checkpoint(request: Request) -> Checkpoint:
+    def check(registration_id: str) -> None:
+        # The registration CloudFormation already holds (an in-place Update) proves nothing by
+        # being held: only the statuses say whether the request is still awaited.
+        request.checkpoint(registration_id, in_place=registration_id == request.physical_id)
+
+    return check

@@ -38,25 +38,8 @@ PAGE_SIZE = 100
 _DEFINITIONS_EVENT = "after-call.{service}.DescribeRegistrationFieldDefinitions"
 _RAW_DEFINITIONS_HOOK = "cdk-sms-registration-raw-field-definitions"
 
-# Version statuses (RegistrationVersionStatus) and registration statuses, grouped by what an
-# Update may do in them (see the facts file: what is allowed when).
 DRAFT = "DRAFT"
-SUBMITTED = "SUBMITTED"
-#: A new version may be created: the current one is done and not under review.
-NEW_VERSION_STATUSES = frozenset({"APPROVED", "DENIED", "DISCARDED", "REVOKED", "ARCHIVED"})
-UNDER_REVIEW_VERSION_STATUSES = frozenset(
-    {"AWS_REVIEWING", "REVIEWING", "REQUIRES_AUTHENTICATION", "REQUIRES_OFFLINE_REVIEW"}
-)
-UNDER_REVIEW_REGISTRATION_STATUSES = frozenset(
-    {"AWS_REVIEWING", "REVIEWING", "REQUIRES_AUTHENTICATION", "PROVISIONING"}
-)
 DELETED = "DELETED"
-
-# What an Update does to write a changed declaration (see ``update_plan``).
-EDIT_DRAFT = "edit the DRAFT version"
-NEW_VERSION = "create a new version"
-DISCARD_THEN_NEW_VERSION = "discard the submitted version, then create a new one"
-UNDER_REVIEW = "under review"
 
 
 class FieldWriteFailed(Exception):
@@ -87,7 +70,7 @@ def safe_error_text(error: BaseException) -> str:
         reason = error.response.get("Reason")
         operation = getattr(error, "operation_name", "") or "a call"
         return f"{operation} failed ({error_code(error)}{f' {reason}' if reason else ''})"
-    if isinstance(error, (FieldWriteFailed, RegistrationInUse)):
+    if isinstance(error, (FieldWriteFailed, RegistrationInUse, AssociatedElsewhere)):
         return str(error)
     return type(error).__name__
 
@@ -307,22 +290,6 @@ def missing_associations(
     ]
 
 
-def update_plan(registration_status: str, version_status: str) -> str | None:
-    """How an Update writes a changed declaration in these statuses; None when unknown."""
-    if (
-        version_status in UNDER_REVIEW_VERSION_STATUSES
-        or registration_status in UNDER_REVIEW_REGISTRATION_STATUSES
-    ):
-        return UNDER_REVIEW
-    if version_status == DRAFT:
-        return EDIT_DRAFT
-    if version_status == SUBMITTED:
-        return DISCARD_THEN_NEW_VERSION
-    if version_status in NEW_VERSION_STATUSES:
-        return NEW_VERSION
-    return None
-
-
 # Writing ---------------------------------------------------------------------------------
 
 
@@ -396,11 +363,17 @@ def delete_value(sms: Any, registration_id: str, path: str, deadline: Deadline) 
     return "deleted"
 
 
-def associate(sms: Any, registration_id: str, resource_id: str, deadline: Deadline) -> str:
-    """CreateRegistrationAssociation; say what happened.
+class AssociatedElsewhere(Exception):
+    """The resource is associated with another registration: this one cannot have it."""
 
-    Some types associate only once the registration is complete (10DLC numbers): the service
-    answers REGISTRATION_NOT_COMPLETE, and a deploy after completion makes the association.
+
+def associate(sms: Any, registration_id: str, resource_id: str, deadline: Deadline) -> str:
+    """CreateRegistrationAssociation, verified by reading the associations; say what happened.
+
+    RESOURCE_ALREADY_ASSOCIATED is success only when this registration's own associations show
+    the resource (a concurrent delivery made it); another registration holding it raises
+    AssociatedElsewhere. Some types associate only once the registration is complete (10DLC
+    numbers): REGISTRATION_NOT_COMPLETE defers it to a deploy after completion.
     """
     try:
         call_with_retries(
@@ -412,11 +385,16 @@ def associate(sms: Any, registration_id: str, resource_id: str, deadline: Deadli
         )
     except ClientError as error:
         reason = error.response.get("Reason")
-        if reason == "RESOURCE_ALREADY_ASSOCIATED":
-            return "already associated"
         if reason == "REGISTRATION_NOT_COMPLETE":
             return "deferred until the registration is complete (deploy again then)"
-        raise
+        if reason != "RESOURCE_ALREADY_ASSOCIATED":
+            raise
+        if missing_associations([resource_id], associations(sms, registration_id, deadline)):
+            raise AssociatedElsewhere(
+                f"{resource_id} is associated with another registration (ConflictException "
+                "RESOURCE_ALREADY_ASSOCIATED): release it there first, or associate another one"
+            ) from None
+        return "already associated"
     return "associated"
 
 

@@ -81,8 +81,12 @@ def verdict(
     deadline: Deadline,
     *,
     phase_at_start: str | None,
+    in_place: bool = False,
 ) -> Verdict:
     """Whether CloudFormation will take an answer naming ``made_id`` for this request.
+
+    ``in_place``: ``made_id`` is the resource CloudFormation already holds (an Update of it),
+    so CloudFormation holding it proves nothing: only the statuses count.
 
     When CloudFormation cannot be asked (no permission, unreachable, out of time), the answer
     counts as awaited: deleting a resource CloudFormation may keep would be worse.
@@ -107,7 +111,7 @@ def verdict(
         return Verdict(True, "CloudFormation could not be asked", settled=True)
     detail: dict[str, Any] = response["StackResourceDetail"]
     resource_status = str(detail.get("ResourceStatus", ""))
-    if detail.get("PhysicalResourceId") == made_id:
+    if not in_place and detail.get("PhysicalResourceId") == made_id:
         # An earlier delivery of this request was answered and taken: the resource is this one.
         return Verdict(True, f"CloudFormation holds {made_id} ({resource_status})", settled=True)
     expected = IN_PROGRESS.get(str(event["RequestType"]))

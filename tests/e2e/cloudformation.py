@@ -52,6 +52,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .fake_cloudformation import FakeCloudFormation
+from .iam_eval import (
+    TEST_ACCESS_KEY,
+    IamRegistry,
+    Identity,
+    access_key_for,
+    assumed_role_arn,
+    identity_policies,
+)
 from .servers import ResponseReceiver
 
 ACCOUNT = "123456789012"
@@ -279,6 +287,8 @@ class LambdaFunction:
     runtime: str
     asset_dir: Path
     environment: Mapping[str, str]
+    #: The execution role's ARN; its access key (``iam_eval.access_key_for``) signs the calls.
+    role_arn: str | None = None
 
 
 class StackArtifact:
@@ -400,8 +410,17 @@ class Invocation:
 class LambdaRuntime:
     """Runs invocations as Lambda's Python runtime would, one subprocess per cold start."""
 
-    def __init__(self, python: Path, base_env: Mapping[str, str], workdir: Path) -> None:
+    def __init__(
+        self,
+        python: Path,
+        base_env: Mapping[str, str],
+        workdir: Path,
+        *,
+        iam: IamRegistry | None = None,
+    ) -> None:
         self.python = python
+        #: Where provisioning registers each function role's policies, by its access key.
+        self.iam = iam
         self.venv = python.parent.parent
         self.base_env = dict(base_env)
         self.workdir = workdir
@@ -428,7 +447,10 @@ class LambdaRuntime:
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4()}",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
+            # Each role signs with its own key, so the fakes know whose policies to evaluate.
+            "AWS_ACCESS_KEY_ID": (
+                access_key_for(function.role_arn) if function.role_arn else TEST_ACCESS_KEY
+            ),
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "testing",
             "AWS_EC2_METADATA_DISABLED": "true",
@@ -702,6 +724,11 @@ class StackDeployment:
     def pseudo(self) -> dict[str, str]:
         return pseudo_parameters(self.stack_name, self.stack_id)
 
+    def functions(self) -> list[LambdaFunction]:
+        """The stack's Lambda functions, as provisioned."""
+        self.provision()
+        return list(self._functions.values())
+
     def physical_id(self, logical_id: str) -> str:
         """The physical ID CloudFormation holds for a resource of the stack."""
         if logical_id in self.resources:
@@ -777,7 +804,76 @@ class StackDeployment:
                 "AWS::Lambda::Function"
             ).items()
         }
+        self._register_identities()
         self._provisioned_for = self.stack
+
+    def _register_identities(self) -> None:
+        """Give the runtime's IAM each function role's identity policies, resolved."""
+        iam = self.runtime.iam
+        if iam is None:
+            return
+        resources = self.stack.resources
+        scope = self._policy_scope()
+        roles = {
+            self._attributes[(logical_id, "Arn")]: logical_id
+            for logical_id in self.stack.resources_of_type("AWS::IAM::Role")
+        }
+        for function in self._functions.values():
+            role_logical_id = roles.get(function.role_arn or "")
+            if function.role_arn is None or role_logical_id is None:
+                continue  # a role made outside the stack: its policies are unknown here
+            role_name = self._physical[role_logical_id]
+
+            def names_role(entry: Any, name: str = role_name) -> bool:
+                return bool(resolve(entry, scope) == name)
+
+            documents = identity_policies(
+                resources,
+                role_logical_id,
+                names_role=names_role,
+                exists=lambda resource: self._condition_holds(resource.get("Condition"), scope),
+            )
+            iam.register(
+                access_key_for(function.role_arn),
+                Identity(
+                    role_arn=function.role_arn,
+                    principal_arn=assumed_role_arn(function.role_arn, function.name),
+                    policies=tuple(resolve(document, scope) for document in documents),
+                ),
+            )
+
+    def _policy_scope(self) -> Scope:
+        """``scope()`` with list parameters as lists, as a policy's Resource receives them."""
+        scope = self.scope()
+        refs = dict(scope.refs)
+        for name, parameter in self.stack.template.get("Parameters", {}).items():
+            is_list = parameter.get("Type", "").startswith(("CommaDelimitedList", "List<"))
+            if is_list and isinstance(refs.get(name), str):
+                refs[name] = [item.strip() for item in refs[name].split(",")]
+        return dataclasses.replace(scope, refs=refs)
+
+    def _condition_holds(self, name: str | None, scope: Scope) -> bool:
+        """A template Condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) by name."""
+        if name is None:
+            return True
+        conditions = self.stack.template.get("Conditions", {})
+
+        def holds(expression: Any) -> bool:
+            ((function, argument),) = expression.items()
+            if function == "Condition":
+                return holds(conditions[argument])
+            if function == "Fn::Equals":
+                left, right = (resolve(item, scope) for item in argument)
+                return bool(left == right)
+            if function == "Fn::Not":
+                return not holds(argument[0])
+            if function == "Fn::And":
+                return all(holds(item) for item in argument)
+            if function == "Fn::Or":
+                return any(holds(item) for item in argument)
+            raise TemplateError(f"condition function {function} is not supported by the harness")
+
+        return holds(conditions[name])
 
     def _publish_assets(self) -> None:
         for asset in self.stack.file_assets(self.pseudo):
@@ -843,6 +939,7 @@ class StackDeployment:
             runtime=properties.get("Runtime", "python3"),
             asset_dir=sources[0],
             environment={k: str(v) for k, v in resolve(variables, self.scope()).items()},
+            role_arn=resolve(properties["Role"], self.scope()) if "Role" in properties else None,
         )
 
     # ----------------------------------------------------------------- raw requests
@@ -1218,21 +1315,25 @@ class StackDeployment:
 
     # ----------------------------------------------------------------- stack operations
 
-    def create_all(self) -> DeployResult:
+    def create_all(self, *, fail_after_resources: bool = False) -> DeployResult:
         """Stack create: every custom resource in dependency order; on a failure, roll back.
 
         The first failure in a wave cancels the requests of that wave still running.
+        ``fail_after_resources`` makes some other resource of the stack fail once the custom
+        resources are done, so the create rolls back (every Delete in ROLLBACK_IN_PROGRESS).
         """
         self.provision()
         self._set_stack_status("CREATE_IN_PROGRESS")
         sent: list[Sent] = []
-        for wave in self._waves(self.stack.custom_resources()):
+        waves = self._waves(self.stack.custom_resources())
+        for number, wave in enumerate(waves, start=1):
             answered, cancelled = self._run_wave([self.event("Create", lid) for lid in wave])
             sent += answered + cancelled
             for item in answered:
                 if item.status == SUCCESS:
                     self._record(item)
-            if cancelled or any(item.status != SUCCESS for item in answered):
+            failed = cancelled or any(item.status != SUCCESS for item in answered)
+            if failed or (fail_after_resources and number == len(waves)):
                 self._set_stack_status("ROLLBACK_IN_PROGRESS")
                 rollback = self._roll_back_create(sent)
                 status = _outcome("ROLLBACK", rollback)
@@ -1268,10 +1369,31 @@ class StackDeployment:
             sent += answered
         return sent
 
-    def update(self, logical_id: str, new_properties: Mapping[str, Any]) -> DeployResult:
+    def update(
+        self,
+        logical_id: str,
+        new_properties: Mapping[str, Any],
+        *,
+        fail_after_resources: bool = False,
+    ) -> DeployResult:
         """Stack update that changes one custom resource's properties."""
+        return self.update_all(
+            {logical_id: new_properties}, fail_after_resources=fail_after_resources
+        )
+
+    def update_all(
+        self,
+        changes: Mapping[str, Mapping[str, Any]],
+        *,
+        fail_after_resources: bool = False,
+    ) -> DeployResult:
+        """Stack update that changes these custom resources' properties, all in one wave.
+
+        ``fail_after_resources`` makes some other resource fail once they are done.
+        """
         self.provision()
-        return self._update({logical_id: dict(new_properties)}, added=[], removed=[])
+        changed = {lid: dict(properties) for lid, properties in changes.items()}
+        return self._update(changed, added=[], removed=[], fail=fail_after_resources)
 
     def deploy(
         self,

@@ -8,6 +8,13 @@ Fixtures:
   must be empty after it. ``response_receiver_session`` is the raw one.
 - ``fake_cloudformation``: ``FakeCloudFormation`` (DescribeStacks, DescribeStackResource for the
   stacks being played); reset before each test, ``violations`` must be empty after it.
+- ``iam_registry``: the harness's ``IamRegistry`` (``iam_eval``): every function the
+  deployments run signs with its role's own access key, and the fakes and ``s3_iam_proxy``
+  evaluate its calls against the role's policies; a denied call fails the test (a violation).
+  ``add_deny(statement)`` makes IAM refuse what a test wants refused; those denials are not
+  violations (``denials`` lists every one). Reset around every test.
+- ``s3_iam_proxy``: ``S3IamProxy`` in front of ``s3_server``, the handler's S3 endpoint;
+  ``violations`` must be empty after the test.
 - ``s3_client`` / ``sms_client``: real boto3 clients for the servers (region us-east-1).
 - ``e2e_assembly`` / ``example_assembly``: ``CloudAssembly`` of tests/e2e/stacks.py (in-process
   synth) and of app.py (the real ``cdk synth``), session-scoped.
@@ -37,7 +44,8 @@ from .cloudformation import (
 )
 from .fake_cloudformation import FakeCloudFormation
 from .fake_sms import FakeSmsService
-from .servers import MotoS3Server, ResponseReceiver
+from .iam_eval import IamRegistry
+from .servers import MotoS3Server, ResponseReceiver, S3IamProxy
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +56,44 @@ def s3_server() -> Iterator[MotoS3Server]:
 
 
 @pytest.fixture(scope="session")
-def sms_service_session(s3_server: MotoS3Server) -> Iterator[FakeSmsService]:
+def iam_registry_session() -> IamRegistry:
+    """The identities (by access key) the fakes evaluate calls for, for the whole session."""
+    return IamRegistry()
+
+
+@pytest.fixture
+def iam_registry(iam_registry_session: IamRegistry) -> Iterator[IamRegistry]:
+    """The harness's IAM, its test-added denies and denial log cleared around the test."""
+    iam_registry_session.reset()
+    yield iam_registry_session
+    iam_registry_session.reset()
+
+
+@pytest.fixture(scope="session")
+def s3_iam_proxy_session(
+    s3_server: MotoS3Server, iam_registry_session: IamRegistry
+) -> Iterator[S3IamProxy]:
+    """IAM in front of moto's S3 for the whole session (prefer ``s3_iam_proxy``)."""
+    with S3IamProxy(s3_server.url, iam_registry_session) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def s3_iam_proxy(s3_iam_proxy_session: S3IamProxy) -> Iterator[S3IamProxy]:
+    """The S3 proxy; fails the test on a denied or unevaluated call of a handler."""
+    s3_iam_proxy_session.take_violations()
+    yield s3_iam_proxy_session
+    violations = s3_iam_proxy_session.take_violations()
+    assert violations == [], "S3 calls IAM would refuse"
+
+
+@pytest.fixture(scope="session")
+def sms_service_session(
+    s3_server: MotoS3Server, iam_registry_session: IamRegistry
+) -> Iterator[FakeSmsService]:
     """The fake SMS endpoint for the whole session (prefer ``sms_service``)."""
     with FakeSmsService(s3_endpoint_url=s3_server.url) as service:
+        service.iam = iam_registry_session
         yield service
 
 
@@ -61,7 +104,7 @@ def sms_service(sms_service_session: FakeSmsService) -> Iterator[FakeSmsService]
     yield sms_service_session
     violations = sms_service_session.take_violations()
     sms_service_session.reset()
-    assert violations == [], "requests or responses broke the service model"
+    assert violations == [], "requests or responses broke the service model (or IAM's rules)"
 
 
 @pytest.fixture(scope="session")
@@ -84,9 +127,12 @@ def response_receiver(
 
 
 @pytest.fixture(scope="session")
-def fake_cloudformation_session() -> Iterator[FakeCloudFormation]:
+def fake_cloudformation_session(
+    iam_registry_session: IamRegistry,
+) -> Iterator[FakeCloudFormation]:
     """CloudFormation's read API for the played stacks, for the whole session."""
     with FakeCloudFormation() as fake:
+        fake.iam = iam_registry_session
         yield fake
 
 
@@ -99,7 +145,7 @@ def fake_cloudformation(
     yield fake_cloudformation_session
     violations = fake_cloudformation_session.take_violations()
     fake_cloudformation_session.reset()
-    assert violations == [], "requests or responses broke the cloudformation model"
+    assert violations == [], "requests or responses broke the cloudformation model (or IAM's)"
 
 
 @pytest.fixture
@@ -202,21 +248,26 @@ def lambda_python(_background: _Background) -> Interpreter:
 def lambda_runtime(
     _background: _Background,
     tmp_path_factory: pytest.TempPathFactory,
-    s3_server: MotoS3Server,
+    s3_iam_proxy_session: S3IamProxy,
     sms_service_session: FakeSmsService,
     response_receiver_session: ResponseReceiver,
     fake_cloudformation_session: FakeCloudFormation,
+    iam_registry_session: IamRegistry,
 ) -> LambdaRuntime:
-    """Runs handler invocations in the boto3-only virtualenv against the local endpoints."""
+    """Runs handler invocations in the boto3-only virtualenv against the local endpoints.
+
+    The functions reach S3 through ``s3_iam_proxy``, so their reads are evaluated too.
+    """
     return LambdaRuntime(
         _background.venv.result(),
         {
-            **s3_server.env(),
+            **s3_iam_proxy_session.env(),
             **sms_service_session.env(),
             **response_receiver_session.env(),
             **fake_cloudformation_session.env(),
         },
         tmp_path_factory.mktemp("lambda"),
+        iam=iam_registry_session,
     )
 
 
@@ -232,6 +283,8 @@ def deploy(
     sms_service: FakeSmsService,
     s3_server: MotoS3Server,
     fake_cloudformation: FakeCloudFormation,
+    iam_registry: IamRegistry,
+    s3_iam_proxy: S3IamProxy,
 ) -> Iterator[Deploy]:
     """Make ``StackDeployment``s of e2e stacks (a name) or any ``StackArtifact``.
 

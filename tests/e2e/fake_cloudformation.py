@@ -26,6 +26,7 @@ import botocore.session
 from botocore.parsers import create_parser
 
 from .fake_sms import validate_shape
+from .iam_eval import IamRegistry, cloudformation_requests, parse_authorization
 
 API_VERSION = "2010-05-15"
 NAMESPACE = f"http://cloudformation.amazonaws.com/doc/{API_VERSION}/"
@@ -92,6 +93,8 @@ class FakeCloudFormation:
         self.calls: collections.Counter[str] = collections.Counter()
         self.violations: list[str] = []
         self.page_size = PAGE_SIZE
+        #: Evaluates every call signed with a registered access key (see ``_authorize``).
+        self.iam: IamRegistry | None = None
         self._server: ThreadingHTTPServer | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -147,6 +150,7 @@ class FakeCloudFormation:
             self.calls[action] += 1
         try:
             self._check_request(method, path, headers, action, form)
+            self._authorize(action, headers, form)
             xml = self._answer(action, form)
         except _Refusal as refusal:
             return refusal.status, self._error(refusal)
@@ -176,6 +180,43 @@ class FakeCloudFormation:
         for problem in validate_shape(shape, form):
             self._violation(f"{action}: request {problem}")
             raise _Refusal("ValidationError", problem)
+
+    def _authorize(self, action: str, headers: Any, form: dict[str, str]) -> None:
+        """IAM's decision on the call, for callers whose policies ``iam`` knows.
+
+        A denial answers AccessDenied (403) with IAM's message and, unless a test's own
+        ``add_deny`` caused it, is a violation.
+        """
+        credentials = parse_authorization(headers.get("Authorization"))
+        if self.iam is None or credentials is None:
+            return
+        access_key, region, _service = credentials
+        name = form.get("StackName")
+        decision = self.iam.authorize(
+            access_key,
+            action,
+            lambda identity: cloudformation_requests(
+                action,
+                None if name is None else self._stack_arn(name, region, identity.account),
+                region=region,
+                account=identity.account,
+            ),
+        )
+        if decision is None or decision.allowed:
+            return
+        if decision.denied_by != "boundary":
+            self._violation(f"{action}: IAM denied the call: {decision.message}")
+        raise _Refusal("AccessDenied", decision.message, 403)
+
+    def _stack_arn(self, name: str, region: str, account: str) -> str:
+        """IAM names a stack by its ARN; a name that is no stack gets a wildcard stack ID."""
+        if name.startswith("arn:"):
+            return name
+        with self._lock:
+            known = self._stacks.get(name)
+        if known is not None:
+            return known.stack_id
+        return f"arn:aws:cloudformation:{region}:{account}:stack/{name}/*"
 
     def _stack(self, name: str) -> StackView:
         with self._lock:

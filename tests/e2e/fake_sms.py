@@ -72,6 +72,8 @@ from botocore.model import (
     StructureShape,
 )
 
+from .iam_eval import IamRegistry, parse_authorization, sms_requests
+
 if TYPE_CHECKING:
     from .fake_registrations import FakeRegistrations
 
@@ -498,6 +500,8 @@ class FakeSmsService:
         self.call_log: list[CallRecord] = []
         self.violations: list[str] = []
         self._s3: Any = None  # boto3 S3 client (untyped without mypy-boto3-s3)
+        #: Evaluates every call signed with a registered access key (see ``_authorize``).
+        self.iam: IamRegistry | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         from .fake_registrations import FakeRegistrations  # imports this module, so import late
@@ -693,6 +697,7 @@ class FakeSmsService:
             region = self._check_protocol(operation, method, path, headers, target)
             request = self._parse_body(operation, body)
             self._validate_input(operation, request)
+            self._authorize(operation, request, region, headers)
             self._apply_faults(operation)
             result = self._dispatch(operation, request, region)
             status, payload = 200, self._checked_output(operation, result)
@@ -743,6 +748,46 @@ class FakeSmsService:
             self._violation(operation, "request has no X-Amz-Date header")
             raise ApiError("IncompleteSignatureException", "Missing X-Amz-Date")
         return region
+
+    def _authorize(
+        self, operation: str, request: JsonDict, region: str, headers: HeaderLookup
+    ) -> None:
+        """IAM's decision on the call, for callers whose policies ``iam`` knows.
+
+        A denial answers AccessDeniedException with IAM's message and, unless a test's own
+        ``add_deny`` caused it, is a violation: the handler's policy lacks what it calls.
+        """
+        credentials = parse_authorization(headers.get("Authorization"))
+        if self.iam is None or credentials is None:
+            return
+        decision = self.iam.authorize(
+            credentials[0],
+            operation,
+            lambda identity: sms_requests(
+                operation,
+                request,
+                region=region,
+                account=identity.account,
+                tags_of=self._resource_tags,
+            ),
+        )
+        if decision is None or decision.allowed:
+            return
+        if decision.denied_by != "boundary":
+            self._violation(operation, f"IAM denied the call: {decision.message}")
+        raise ApiError("AccessDeniedException", decision.message)
+
+    def _resource_tags(self, arn: str) -> dict[str, str] | None:
+        """The tags IAM sees on a resource (None: no such resource, so no aws:ResourceTag)."""
+        if f":{ATTACHMENT_RESOURCE_TYPE}/" in arn:
+            snapshot = self.attachment(arn)
+        elif ":registration/" in arn:
+            snapshot = self.registrations.registration(arn)
+        else:
+            return {}  # phone numbers and sender IDs carry no tags in the fake
+        if snapshot is None or snapshot["Deleted"]:
+            return None
+        return dict(snapshot["Tags"])
 
     def _parse_body(self, operation: str, body: bytes) -> JsonDict:
         try:

@@ -2,6 +2,8 @@
 
 - ``MotoS3Server``: ``python -m moto.server`` in a subprocess on 127.0.0.1; ``url``, ``client()``,
   ``reset()``, ``env()``; ``make_s3_client(endpoint_url)`` builds a boto3 S3 client for it.
+- ``S3IamProxy``: forwards to moto and evaluates IAM (``iam_eval``) on the handler's object
+  reads.
 - ``ResponseReceiver``: HTTPS server with a throwaway CA made at start-up. ``new_response_url()``
   hands out a unique pre-signed-looking URL, ``wait_for()`` / ``wait_for_one()`` return the parsed
   responses PUT there, ``problems`` lists every response that breaks CloudFormation's rules.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import http.client
 import ipaddress
 import json
 import os
@@ -29,7 +32,8 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 import boto3
 import botocore.config
@@ -37,6 +41,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .iam_eval import IamRegistry, parse_authorization, s3_object_request
 
 LOCALHOST = "127.0.0.1"
 DUMMY_ACCESS_KEY = "testing"
@@ -176,6 +182,132 @@ class MotoS3Server:
     def env(self) -> dict[str, str]:
         """Environment that points boto3 S3 clients in a subprocess at this server."""
         return {"AWS_ENDPOINT_URL_S3": self.url}
+
+
+# --------------------------------------------------------------------------- IAM in front of S3
+
+
+class S3IamProxy:
+    """A forwarding HTTP proxy in front of moto's S3 that evaluates IAM on object reads.
+
+    Path-style ``GET``/``HEAD`` of an object signed with a key ``iam`` knows is evaluated as
+    ``s3:GetObject`` (``s3:GetObjectVersion`` with ``versionId``) on
+    ``arn:aws:s3:::bucket/key``; a denial answers 403 AccessDenied and, unless a test's own
+    ``add_deny`` caused it, lands in ``violations``. Any other call of such a key is a
+    violation too (the handler makes none). Everything else passes through unchanged.
+    """
+
+    def __init__(self, upstream_url: str, iam: IamRegistry) -> None:
+        self.upstream = urlsplit(upstream_url)
+        self.iam = iam
+        self.violations: list[str] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def __enter__(self) -> S3IamProxy:
+        server = ThreadingHTTPServer((LOCALHOST, 0), _S3ProxyHandler)
+        server.daemon_threads = True
+        server.proxy = self  # type: ignore[attr-defined]
+        self._server = server
+        threading.Thread(target=server.serve_forever, name="s3-iam-proxy", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "use S3IamProxy as a context manager"
+        return f"http://{LOCALHOST}:{self._server.server_address[1]}"
+
+    def env(self) -> dict[str, str]:
+        """Environment that points boto3 S3 clients in a subprocess at this proxy."""
+        return {"AWS_ENDPOINT_URL_S3": self.url}
+
+    def take_violations(self) -> list[str]:
+        with self._lock:
+            taken, self.violations = self.violations, []
+            return taken
+
+    def refusal(self, method: str, target: str, authorization: str | None) -> str | None:
+        """IAM's message when the request is denied, else None."""
+        credentials = parse_authorization(authorization)
+        if credentials is None or self.iam.identity(credentials[0]) is None:
+            return None
+        split = urlsplit(target)
+        request = s3_object_request(method, split.path, parse_qs(split.query))
+        if request is None:
+            with self._lock:
+                self.violations.append(f"S3 {method} {target}: a call IAM is not evaluated for")
+            return None
+        decision = self.iam.authorize(credentials[0], request.action, lambda _identity: [request])
+        if decision is None or decision.allowed:
+            return None
+        if decision.denied_by != "boundary":
+            with self._lock:
+                self.violations.append(f"S3 {method} {target}: IAM denied: {decision.message}")
+        return decision.message
+
+    def forward(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Send the request on to moto: (status, headers, body)."""
+        connection = http.client.HTTPConnection(
+            self.upstream.hostname or LOCALHOST, self.upstream.port, timeout=60
+        )
+        try:
+            connection.request(method, target, body=body or None, headers=dict(headers))
+            response = connection.getresponse()
+            data = response.read()
+            return response.status, response.getheaders(), data
+        finally:
+            connection.close()
+
+
+class _S3ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+    def _relay(self) -> None:
+        proxy: S3IamProxy = self.server.proxy  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        message = proxy.refusal(self.command, self.path, self.headers.get("Authorization"))
+        if message is not None:
+            error = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                f"<Message>{escape(message)}</Message><RequestId>{uuid.uuid4().hex}</RequestId>"
+                "</Error>"
+            ).encode()
+            self._send(403, [("Content-Type", "application/xml")], error, len(error))
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in self._HOP_BY_HOP}
+        if body:
+            headers["Content-Length"] = str(len(body))
+        status, answer_headers, data = proxy.forward(self.command, self.path, headers, body)
+        # A HEAD answer has no body but keeps the Content-Length of the object.
+        declared = dict((k.lower(), v) for k, v in answer_headers).get("content-length")
+        size = int(declared) if self.command == "HEAD" and declared else len(data)
+        kept = [(k, v) for k, v in answer_headers if k.lower() not in self._HOP_BY_HOP]
+        self._send(status, kept, data, size)
+
+    def _send(self, status: int, headers: list[tuple[str, str]], data: bytes, size: int) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _relay
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
 
 
 # --------------------------------------------------------------------------- certificates

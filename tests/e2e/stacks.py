@@ -242,6 +242,41 @@ def _registration_and_photo_stack(app: cdk.App, name: str) -> None:
     RegistrationAttachment(stack, PHOTO, source=AttachmentSource.from_file(str(SAMPLE_JPEG)))
 
 
+#: The stack of the stateful history test (test_histories.py): its registration, the
+#: registration's opt-in attachment and a sibling attachment that the test can make fail.
+HISTORY_STACK = "History"
+OPT_IN = "OptIn"
+SIBLING = "Sibling"
+
+
+def _history_stack(app: cdk.App, name: str) -> None:
+    """A submitted toll-free registration whose opt-in image is a sibling attachment, and an
+    unrelated attachment in the registration's wave (DependsOn the opt-in image), so that its
+    failure cancels the registration's request. The test varies the resolved properties of this
+    one template (type, fields, associations, submit, attachments), never synthesizing again."""
+    stack = cdk.Stack(app, name, env=ENV)
+    number = cdk.CfnParameter(stack, NUMBER_PARAMETER, type="String").value_as_string
+    opt_in = RegistrationAttachment(
+        stack, OPT_IN, source=AttachmentSource.from_file(str(SAMPLE_PNG))
+    )
+    declared: dict[str, Any] = {**REGISTRATION_FIELDS, OPT_IN_PATH: opt_in}
+    Registration(
+        stack,
+        REGISTRATION,
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields=declared,
+        associations=[number],
+        submit=True,
+        # DESTROY: replacements and removals reach the handler (the harness plays no
+        # UpdateReplacePolicy), so its Delete decisions are part of every history.
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    sibling = RegistrationAttachment(
+        stack, SIBLING, source=AttachmentSource.from_file(str(SAMPLE_PDF_V2))
+    )
+    sibling.node.add_dependency(opt_in)
+
+
 def build(outdir: Path) -> Path:
     """Synthesize every e2e stack into ``outdir``; returns the cloud assembly directory."""
     # The CDK CLI turns path metadata on; the harness finds resources by their construct path.
@@ -271,6 +306,7 @@ def build(outdir: Path) -> Path:
     _edit_registration_stack(app, "RegEditV2", EDIT_FIELDS_V2)
     _edit_registration_stack(app, "RegEditV3", EDIT_FIELDS_V3)
     _registration_and_photo_stack(app, "RegPhoto")
+    _history_stack(app, HISTORY_STACK)
     SharedProviderStack(app, "SharedProvider", env=ENV)
     app.synth()
     return outdir
