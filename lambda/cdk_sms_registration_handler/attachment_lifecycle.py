@@ -150,7 +150,13 @@ class AttachmentLifecycle:
             # Whatever stopped the wait (a failed upload, throttling past the deadline, a denied
             # Describe), the half-made attachment must not outlive this request.
             problem = error if isinstance(error, attachments.UploadNotCompleted) else repr(error)
-            outcome = _discard(request, attachment_id, left_for_rollback=replacing is None)
+            if getattr(error, "status", None) == attachments.DELETED:
+                # Deleted already (a late delivery of a request whose attachment the rollback
+                # removed gets it back by ClientToken): a Delete would only meet IAM's tag
+                # condition on a resource without tags.
+                outcome = "already deleted"
+            else:
+                outcome = _discard(request, attachment_id, left_for_rollback=replacing is None)
             # Short facts first, the (long) source last: CloudFormation shows 256 characters.
             raise AttachmentFailed(
                 f"{problem}; attachment {attachment_id} {outcome}; source {spec.url}"

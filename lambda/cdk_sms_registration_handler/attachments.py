@@ -45,6 +45,11 @@ NOT_AN_ID = "ValidationException"
 class UploadNotCompleted(Exception):
     """The service did not finish the upload: it failed, or it ran past the wait bound."""
 
+    def __init__(self, message: str, status: str | None = None) -> None:
+        super().__init__(message)
+        #: The attachment's status when the wait ended (DELETED: nothing left to delete).
+        self.status = status
+
 
 class AttachmentInUse(Exception):
     """The service refuses to delete an attachment (ConflictException)."""
@@ -124,7 +129,9 @@ def wait_until_uploaded(
             return attachment
         if status in (UPLOAD_FAILED, DELETED):
             reason = attachment.get("AttachmentUploadErrorReason") or "no reason given"
-            raise UploadNotCompleted(f"upload failed on the service ({status}: {reason})")
+            raise UploadNotCompleted(
+                f"upload failed on the service ({status}: {reason})", status=str(status)
+            )
         if not room_to_wait(wait, deadline):
             raise UploadNotCompleted(
                 f"upload still {status} after {polls} polls; gave up before the Lambda deadline"

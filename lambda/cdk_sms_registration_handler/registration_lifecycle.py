@@ -247,6 +247,13 @@ def _create(
     logger.info("created registration %s (%s)", registration_id, spec.registration_type)
     if on_created is not None:
         on_created(registration_id)
+    if created.get("RegistrationStatus") == registrations.DELETED:
+        # A late delivery of a request whose registration was deleted since (its rollback):
+        # the ClientToken gives that one back. Nothing to write, nothing to delete.
+        raise RegistrationFailed(
+            f"registration {registration_id}, made by an earlier delivery of this request, "
+            "was deleted since; nothing made"
+        )
     if created.get("RegistrationStatus") != "CREATED" or created.get("CurrentVersionNumber") != 1:
         # The ClientToken gave back what an earlier delivery of this very request made, and it
         # has moved on (submitted, or a later version): writing again could only break it.

@@ -281,3 +281,36 @@ def test_an_added_optional_field_is_removed_by_the_rollback(
         "PutRegistrationFieldValue",  # the forward Update
         "DeleteRegistrationFieldValue",  # its rollback
     ]
+
+
+def test_a_late_create_whose_attachment_was_deleted_deletes_nothing(
+    deploy: Deploy, sms_service: FakeSmsService
+) -> None:
+    """Found by the history machine: a Create delivered again after its attachment was deleted
+    gets the deleted attachment back by ClientToken; deleting it again is a call IAM refuses
+    (a deleted attachment carries no owner tag), so the handler leaves it."""
+    deployment = deploy("FileV1")
+    created = deployment.create_all()
+    assert created.status == "CREATE_COMPLETE", created.statuses
+    [first] = created.select("Create")
+    assert deployment.delete_all().status == "DELETE_COMPLETE"
+    late = deployment.send(dict(first.event))
+    assert late.status == FAILED
+    assert f"attachment {first.physical_id} already deleted" in late.reason
+    assert sms_service.live_attachments() == []
+    assert sms_service.take_violations() == []
+
+
+def test_a_late_create_whose_registration_was_deleted_deletes_nothing(
+    deploy: Deploy, sms_service: FakeSmsService
+) -> None:
+    """The registration twin of the test above."""
+    deployment = deploy("RegDraft")
+    created = deployment.create_all()
+    assert created.status == "CREATE_COMPLETE", created.statuses
+    [first] = created.select("Create")
+    assert deployment.delete_all().status == "DELETE_COMPLETE"
+    late = deployment.send(dict(first.event))
+    assert late.status == FAILED
+    assert sms_service.registrations.live_registrations() == []
+    assert sms_service.take_violations() == []
