@@ -1122,6 +1122,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            # The client was killed mid-request (a sandbox ended by the test): the service never
+            # receives a cut-off request, so it is neither answered nor judged against the model.
+            self.close_connection = True
+            return
         status, payload = self.server.service.handle_http(
             self.command, self.path, self.headers, body
         )
