@@ -12,7 +12,10 @@ OUTDIR := cdk.out
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth test lint format deploy destroy bench bench-smoke docs dist lock clean
+#: One end-to-end test for make check: a whole history through the harness, every rule kind.
+SMOKE := tests/e2e/test_histories.py::test_a_fixed_history_runs_every_rule
+
+.PHONY: setup synth test check lint format deploy destroy bench bench-smoke docs dist lock clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -32,16 +35,21 @@ synth: setup
 	@echo "Assets:   $(OUTDIR)/asset.* (the Lambda handler bundle and the sample PDF)"
 
 lint: setup
-	ruff check constructs lambda tests app.py bench examples cfn-lint
-	ruff format --check constructs lambda tests app.py bench examples cfn-lint
+	ruff check constructs lambda tests app.py bench examples
+	ruff format --check constructs lambda tests app.py bench examples
 	mypy --strict constructs/cdk_sms_registration lambda/cdk_sms_registration_handler
 
 format: setup
-	ruff check --fix constructs lambda tests app.py bench examples cfn-lint
-	ruff format constructs lambda tests app.py bench examples cfn-lint
+	ruff check --fix constructs lambda tests app.py bench examples
+	ruff format constructs lambda tests app.py bench examples
 
 test: setup lint
 	pytest
+
+# A quick verdict (under 5 minutes): lint, the unit tests, and one end-to-end history.
+check: setup lint
+	pytest -m "not slow and not load" --ignore=tests/e2e
+	pytest $(SMOKE)
 
 deploy: setup
 	$(CDK) deploy --require-approval broadening SmsRegistrationExample

@@ -19,7 +19,7 @@ from cdk_sms_registration_handler import resource_contract as contract
 from .conftest import REPO
 
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
-RULES = REPO / "cfn-lint"
+RULES = REPO / "constructs" / "cdk_sms_registration" / "cfn_lint_rules"
 EXAMPLE = REPO / "examples" / "cloudformation" / "registration-attachment.yaml"
 REGISTRATION_EXAMPLE = REPO / "examples" / "cloudformation" / "registration.yaml"
 TOKEN = {"Fn::ImportValue": "SmsRegistrationAttachmentServiceToken"}
@@ -265,3 +265,53 @@ def test_registration_schema_follows_the_registration_contract() -> None:
     tags = schema["properties"][c.TAGS]
     assert tags["maxItems"] == c.MAX_USER_TAGS
     assert c.HANDLER_TAG_PREFIX in tags["items"]["properties"]["Key"]["pattern"]
+
+
+def test_the_rules_folder_is_what_the_cli_prints() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "cdk_sms_registration", "cfn-lint-rules"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(printed).resolve() == RULES.resolve()
+
+
+def test_attribute_names_are_the_contracts() -> None:
+    module = _rule_module()
+    assert (
+        module.ATTRIBUTES[registration_contract.RESOURCE_TYPE] == registration_contract.ATTRIBUTES
+    )
+    assert module.ATTRIBUTES[contract.RESOURCE_TYPE] == (
+        contract.ATTR_ID,
+        contract.ATTR_ARN,
+        contract.ATTR_STATUS,
+        contract.ATTR_CREATED,
+    )
+
+
+def test_a_wrong_getatt_name_on_either_type_fails_and_suggests_the_right_one(
+    tmp_path: Path,
+) -> None:
+    template = cfn_yaml.load(str(REGISTRATION_EXAMPLE))
+    resources = template["Resources"]
+    kinds = {name: body.get("Type") for name, body in resources.items()}
+    attachment = next(n for n, t in kinds.items() if t == contract.RESOURCE_TYPE)
+    registration = next(n for n, t in kinds.items() if t == registration_contract.RESOURCE_TYPE)
+    template.setdefault("Outputs", {}).update(
+        {
+            "Good": {"Value": {"Fn::GetAtt": [registration, "RegistrationArn"]}},
+            "BadRegistration": {"Value": {"Fn::GetAtt": [registration, "RegistrationARN"]}},
+            "BadAttachment": {"Value": {"Fn::GetAtt": f"{attachment}.AttachmentId"}},
+        }
+    )
+    broken = tmp_path / "getatt.json"
+    broken.write_text(json.dumps(template))
+    found = [f for f in _lint(broken) if f["Rule"]["Id"] == "E9103"]
+    assert sorted(f["Location"]["Path"][1] for f in found) == ["BadAttachment", "BadRegistration"]
+    messages = " | ".join(f["Message"] for f in found)
+    assert "did you mean RegistrationArn?" in messages
+    assert f"{attachment} (Custom::SmsRegistrationAttachment) has no attribute 'AttachmentId'" in (
+        messages
+    )
+    assert [f for f in _lint(broken, with_rule=False) if f["Rule"]["Id"].startswith("E9")] == []

@@ -19,6 +19,7 @@ from cdk_sms_registration import (
     AttachmentValidationError,
     Registration,
     RegistrationAttachment,
+    RegistrationDefinitions,
     RegistrationValidationError,
 )
 from cdk_sms_registration.attachment import SHARED_PROVIDER_ASSETS_WARNING
@@ -322,3 +323,53 @@ def test_lazy_package_keeps_its_public_names() -> None:
     assert namespace["RegistrationAttachment"] is RegistrationAttachment
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         cdk_sms_registration.Nope  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_a_url_given_as_a_bucket_key_fails_at_synth(outdir: Path) -> None:
+    stack = _stack(outdir, "UrlKey")
+    bucket = s3.Bucket.from_bucket_name(stack, "Docs", "bkt")
+    with pytest.raises(AttachmentValidationError, match=r"is a URL, not an object key"):
+        AttachmentSource.from_bucket(bucket, "s3://bkt/loa.pdf")
+
+
+def test_a_phone_number_as_an_association_names_the_id_to_use(outdir: Path) -> None:
+    stack = _stack(outdir, "PhoneAssociation")
+    with pytest.raises(
+        RegistrationValidationError,
+        match=r"PhoneAssociation/TollFree: associations\[1\]: '\+12065550100' is a phone "
+        r"number; an association takes the number's ID \(phone-\.\.\.\) or ARN",
+    ):
+        Registration(
+            stack,
+            "TollFree",
+            registration_type="US_TOLL_FREE_REGISTRATION",
+            associations=["+12065550100"],
+        )
+
+
+def test_sample_definitions_check_at_synth_and_warn_that_they_are_samples(outdir: Path) -> None:
+    stack = _stack(outdir, "Samples")
+    samples = RegistrationDefinitions.from_sample("US_TEN_DLC_BRAND_REGISTRATION")
+    assert samples.is_sample and samples.registration_types == ["US_TEN_DLC_BRAND_REGISTRATION"]
+    with pytest.raises(RegistrationValidationError, match=r"Samples/Bad: 1 field breaks the rules"):
+        Registration(
+            stack,
+            "Bad",
+            registration_type="US_TEN_DLC_BRAND_REGISTRATION",
+            fields={"companyInfo.companyNam": "Example Corp"},
+            submit=False,
+            definitions=samples,
+        )
+    Registration(
+        stack,
+        "Brand",
+        registration_type="US_TEN_DLC_BRAND_REGISTRATION",
+        fields={"companyInfo.companyName": "Example Corp"},
+        submit=False,
+        definitions=samples,
+    )
+    warnings = Annotations.from_stack(stack).find_warning("/Samples/Brand", Match.any_value())
+    assert len(warnings) == 1
+    assert "SAMPLE definitions" in str(warnings[0].entry.data)
+    with pytest.raises(RegistrationValidationError, match=r"no sample definitions of GB_SENDER"):
+        RegistrationDefinitions.from_sample("GB_SENDER_ID_REGISTRATION")

@@ -225,3 +225,54 @@ def test_release_artifacts_pass_twine_check(tmp_path: Path) -> None:
     assert [name.split("-")[0] for name in artifacts] == ["cdk_sms_registration"] * 2
     assert any(name.endswith(".tar.gz") for name in artifacts)
     assert "PASSED" in _run(sys.executable, "-m", "twine", "check", *sorted(tmp_path.iterdir()))
+
+
+def test_every_command_works_after_a_plain_install_without_boto3(
+    consumer_venv: Path, tmp_path: Path
+) -> None:
+    """The README's plain install: no boto3. Offline commands run; AWS ones name the extra."""
+    venv = consumer_venv.parent.parent
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "PYTHONPATH": "",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+
+    def command(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(consumer_venv), "-m", "cdk_sms_registration", *map(str, args)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    no_boto = subprocess.run(
+        [str(consumer_venv), "-c", "import botocore"], capture_output=True, text=True
+    )
+    assert "No module named 'botocore'" in no_boto.stderr
+    for name in ("", "check", "scaffold", "definitions", "status", "provider-template"):
+        shown = command(*([name] if name else []), "--help")
+        assert shown.returncode == 0 and "usage:" in shown.stdout, (name, shown.stderr)
+    checked = command("check", SAMPLE_PDF)
+    assert checked.returncode == 0 and checked.stdout.startswith("ok   "), checked.stderr
+    scaffolded = command("scaffold", "US_TOLL_FREE_REGISTRATION", "--sample")
+    assert scaffolded.returncode == 0, scaffolded.stderr
+    assert "SAMPLE definitions" in scaffolded.stdout
+    assert '"companyInfo.companyName": "",' in scaffolded.stdout
+    rules = Path(command("cfn-lint-rules").stdout.strip())
+    assert (rules / "sms_registration_rules.py").is_file()
+    written = command(
+        "provider-template", "--bucket", "my-documents", "--output", tmp_path / "provider"
+    )
+    assert written.returncode == 0, written.stderr
+    assert sorted(p.suffix for p in (tmp_path / "provider").iterdir()) == [".json", ".zip"]
+    for needs_aws in (("definitions", "US_TOLL_FREE_REGISTRATION"), ("status", "registration-1")):
+        refused = command(*needs_aws)
+        assert refused.returncode == 2
+        assert refused.stderr.strip() == (
+            "error: this command needs boto3: pip install 'cdk-sms-registration[aws]'"
+        )

@@ -362,7 +362,7 @@ def _declare(stack: cdk.Stack, **props: Any) -> Registration:
         ({"fields": {"a.b": 10000}}, 'fields["a.b"]: a int is not a field value'),
         ({"fields": {"a.b": {"Text": SECRET}}}, 'fields["a.b"]: a dict is not a field value'),
         ({"fields": {"a.b": None}}, 'fields["a.b"]: a NoneType is not a field value'),
-        ({"associations": ["+15550100"]}, "associations[1]: must be an ID or ARN"),
+        ({"associations": ["+15550100"]}, "associations[1]: '+15550100' is a phone number"),
         ({"associations": PHONE}, "associations: must be a list of resource IDs"),
         (
             {"associations": [PHONE, PHONE]},
@@ -438,7 +438,11 @@ def test_cfn_lint_finds_nothing(templates: dict[str, Any]) -> None:
     assert len(paths) == 3
     cfn_lint = str(Path(sys.executable).parent / "cfn-lint")
     # With this library's own rules (E9101, E9102): what the constructs write passes them.
-    rules = ["--append-rules", str(REPO / "cfn-lint"), "--"]
+    rules = [
+        "--append-rules",
+        str(REPO / "constructs" / "cdk_sms_registration" / "cfn_lint_rules"),
+        "--",
+    ]
     result = subprocess.run([cfn_lint, *rules, *paths], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -26,6 +26,10 @@ from . import cli_definitions, cli_status, provider_template, scaffold
 from ._version import __version__
 from .cli_aws import run_command
 
+CFN_LINT_RULES = "cfn-lint-rules"
+#: The cfn-lint rules, shipped as package data (they import cfn-lint, not this package).
+RULES_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cfn_lint_rules")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -54,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_SIZE_BYTES,
         metavar="BYTES",
         help=f"size limit in bytes (default {DEFAULT_MAX_SIZE_BYTES}, the service's limit)",
+    )
+    commands.add_parser(
+        CFN_LINT_RULES,
+        help="print the folder of the shipped cfn-lint rules (for cfn-lint --append-rules)",
+        description=(
+            "Print the folder that holds the cfn-lint rules E9101-E9103 shipped in the package: "
+            'cfn-lint --append-rules "$(python -m cdk_sms_registration cfn-lint-rules)" '
+            "template.yaml"
+        ),
     )
     provider_template.add_parser(commands)
     cli_definitions.add_parser(commands)
@@ -104,6 +117,9 @@ def check_files(paths: Sequence[str], max_size_bytes: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; exit code 0 when every document passes, 1 otherwise."""
     arguments = _parser().parse_args(argv)
+    if arguments.command == CFN_LINT_RULES:
+        print(RULES_FOLDER)
+        return 0
     if arguments.command == provider_template.COMMAND:
         return provider_template.run(arguments)
     registration_commands = {

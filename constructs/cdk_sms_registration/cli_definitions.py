@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from cdk_sms_registration_handler.registration_contract import (
+    PAGE_SIZE,
     RegistrationValidationError,
     check_registration_type,
 )
-from cdk_sms_registration_handler.registrations import PAGE_SIZE, keep_raw_definitions
 
 from .cli_aws import (
     SMS_SERVICE,
@@ -69,6 +69,9 @@ def run(arguments: argparse.Namespace) -> int:
             raise CommandFailed(str(error)) from None
     output = arguments.output or DEFAULT_OUTPUT
     sms = client(SMS_SERVICE, arguments.region)
+    # Imported here: the handler's service module needs botocore, which client() just found.
+    from cdk_sms_registration_handler.registrations import keep_raw_definitions
+
     keep_raw_definitions(sms)
     region = str(sms.meta.region_name)
     fetched = {name: fetch_type(sms, name) for name in names}

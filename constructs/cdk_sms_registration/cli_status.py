@@ -15,8 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cdk_sms_registration_handler.registration_contract import RESOURCE_TYPE
-from cdk_sms_registration_handler.registrations import PAGE_SIZE
+from cdk_sms_registration_handler.registration_contract import PAGE_SIZE, RESOURCE_TYPE
 
 from .cli_aws import (
     SMS_SERVICE,

@@ -12,6 +12,12 @@ Snapshot (JSON)::
          "TypeDefinition": {...}, "SectionDefinitions": [...], "FieldDefinitions": [...]}}}
 
 Definitions are kept exactly as the service sent them (``ConditionalBehavior`` included).
+
+Before one has credentials, ``RegistrationDefinitions.from_sample(TYPE...)`` (and ``scaffold
+TYPE --sample``) reads the sample snapshot shipped in the package (``samples/``): the
+definitions of the library's test service, modelled on the published ones. Samples are not
+authoritative: the service's definitions change; run ``definitions`` against your account
+before you submit.
 """
 
 from __future__ import annotations
@@ -30,6 +36,12 @@ from cdk_sms_registration_handler.registration_rules import Problem, check_field
 
 FORMAT = "cdk-sms-registration/registration-definitions"
 VERSION = 1
+#: The sample snapshot shipped in the package, and how errors and scaffold name it.
+SAMPLE_FILE = Path(__file__).parent / "samples" / "registration-definitions.json"
+SAMPLE_SOURCE = (
+    "the SAMPLE definitions shipped with cdk-sms-registration (not authoritative: run "
+    "`python -m cdk_sms_registration definitions TYPE --output FILE` against your account)"
+)
 
 JsonDict = dict[str, Any]
 
@@ -93,6 +105,34 @@ class RegistrationDefinitions:
                 f"{path}: not a definitions snapshot ({type(error).__name__})"
             ) from None
         return RegistrationDefinitions.from_snapshot(snapshot, source=str(path))
+
+    @staticmethod
+    def from_sample(*registration_types: str) -> RegistrationDefinitions:
+        """The shipped sample definitions of ``registration_types`` (all samples when none).
+
+        For a first synth or ``scaffold`` without AWS credentials. Checked against samples, a
+        registration can still be denied: take a snapshot of your account's definitions with
+        the ``definitions`` command before you submit.
+        """
+        samples = RegistrationDefinitions.from_snapshot(
+            json.loads(SAMPLE_FILE.read_text(encoding="utf-8")), source=SAMPLE_SOURCE
+        )
+        unknown = [name for name in registration_types if name not in samples._types]
+        if unknown:
+            raise RegistrationValidationError(
+                f"no sample definitions of {', '.join(unknown)}; samples exist for "
+                f"{', '.join(samples.registration_types)}. For any other type write a snapshot "
+                f"with `python -m cdk_sms_registration definitions {' '.join(unknown)} "
+                "--output FILE`"
+            )
+        if registration_types:
+            samples._types = {name: samples._types[name] for name in registration_types}
+        return samples
+
+    @property
+    def is_sample(self) -> bool:
+        """Whether these are the shipped samples (not a snapshot of an account)."""
+        return self.source == SAMPLE_SOURCE
 
     @staticmethod
     def from_snapshot(

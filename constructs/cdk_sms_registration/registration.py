@@ -342,12 +342,20 @@ class Registration(Resource):
                 value
             ):
                 unknown.append(path)
+        if definitions.is_sample:
+            Annotations.of(self).add_warning_v2(
+                "cdk-sms-registration:sample-definitions",
+                f"{registration_type} is checked against the SAMPLE definitions shipped with "
+                "the package, not your account's: before submitting, snapshot yours with "
+                f"`python -m cdk_sms_registration definitions {registration_type} --output "
+                "FILE` and pass RegistrationDefinitions.from_file(FILE)",
+            )
         problems = definitions.check(registration_type, values, submit=submit, unknown=unknown)
         if problems:
             count = len({problem.path for problem in problems})
             details = "\n".join(f"  {line}" for line in problem_lines(problems))
             raise RegistrationValidationError(
-                f"{where}: {count} field{'s' if count != 1 else ''} break the rules of "
+                f"{where}: {count} field{'s break' if count != 1 else ' breaks'} the rules of "
                 f"{registration_type} (definitions from {definitions.source}, "
                 f"{definitions.region}, taken {definitions.taken_at}):\n{details}"
             )
@@ -357,8 +365,16 @@ class Registration(Resource):
         if isinstance(associations, str) or not isinstance(associations, (list, tuple)):
             raise RegistrationValidationError(f"{where}: must be a list of resource IDs")
         for position, resource in enumerate(associations, start=1):
-            if not Token.is_unresolved(resource):
-                contract.check_resource_id(resource, f"{where}[{position}]")
+            if Token.is_unresolved(resource):
+                continue
+            if isinstance(resource, str) and resource.startswith("+"):
+                raise RegistrationValidationError(
+                    f"{where}[{position}]: {resource!r} is a phone number; an association "
+                    "takes the number's ID (phone-...) or ARN: find it with `aws "
+                    "pinpoint-sms-voice-v2 describe-phone-numbers` or use a "
+                    "CfnPhoneNumber's attr_phone_number_id"
+                )
+            contract.check_resource_id(resource, f"{where}[{position}]")
         contract.check_unique(
             (r for r in associations if not Token.is_unresolved(r)), where, "resource"
         )

@@ -46,13 +46,23 @@ def add_parser(commands: Any) -> None:
         ),
     )
     parser.add_argument("type", metavar="TYPE")
-    parser.add_argument("--definitions", required=True, metavar="FILE")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--definitions", metavar="FILE", help="a snapshot `definitions` wrote")
+    source.add_argument(
+        "--sample",
+        action="store_true",
+        help="the sample definitions shipped in the package (offline; not authoritative)",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
     """Print the block for the type."""
     try:
-        definitions = RegistrationDefinitions.from_file(arguments.definitions)
+        definitions = (
+            RegistrationDefinitions.from_sample(arguments.type)
+            if arguments.sample
+            else RegistrationDefinitions.from_file(arguments.definitions)
+        )
         print(render(definitions, arguments.type))
     except RegistrationValidationError as error:
         raise CommandFailed(str(error)) from None
@@ -65,7 +75,12 @@ def render(definitions: RegistrationDefinitions, registration_type: str) -> str:
     title = _hints(found.type_definition).get("Title")
     lines = [
         f"# {registration_type}{f': {title}' if title else ''}",
-        f"# From {definitions.source} ({definitions.region}, taken {definitions.taken_at}).",
+        (
+            f"# From {definitions.source}."
+            if definitions.is_sample
+            else f"# From {definitions.source} ({definitions.region}, taken "
+            f"{definitions.taken_at})."
+        ),
         "# REQUIRED fields first; uncomment the CONDITIONAL and OPTIONAL ones you need.",
     ]
     if any(f.get("FieldType") == ATTACHMENT for f in found.fields):

@@ -80,6 +80,12 @@ class AttachmentSource(abc.ABC):
                 f's3.Bucket.from_bucket_name(self, "Docs", "{shown}") and pass that'
             )
         if not Token.is_unresolved(key):
+            if key.lower().startswith(("s3://", "https://", "http://")):
+                raise AttachmentValidationError(
+                    f"from_bucket key {key!r}: is a URL, not an object key; give the key "
+                    'inside the bucket, without "s3://bucket/": from_bucket(bucket, '
+                    '"loa/signed.pdf")'
+                )
             if not key or key.startswith("/") or any(c.isspace() for c in key):
                 raise AttachmentValidationError(
                     f"from_bucket key {key!r}: must be an object key without a leading '/' "

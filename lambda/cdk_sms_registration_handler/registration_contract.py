@@ -67,6 +67,9 @@ FIELD_ATTACHMENT_ID = "AttachmentId"
 FIELD_VALUE_KEYS = (FIELD_TEXT, FIELD_CHOICES, FIELD_ATTACHMENT_ID)
 FIELD_KEYS = (FIELD_PATH, *FIELD_VALUE_KEYS)
 
+#: MaxResults of every Describe/List call (the registration APIs' largest page).
+PAGE_SIZE = 100
+
 # Attributes (Fn::GetAtt); Ref returns the registration ID.
 ATTR_ID = "RegistrationId"
 ATTR_ARN = "RegistrationArn"

@@ -24,6 +24,7 @@ from .registration_contract import (
     ATTR_VERSION_NUMBER,
     ATTR_VERSION_STATUS,
     HANDLER_TAG_PREFIX,
+    PAGE_SIZE,
     FieldValue,
     RegistrationSpec,
 )
@@ -33,7 +34,6 @@ from .retries import Deadline, call_with_retries
 logger = logging.getLogger(__name__)
 
 #: The largest page every Describe and List call of the service allows.
-PAGE_SIZE = 100
 #: The event name's service part is botocore's hyphenated service ID.
 _DEFINITIONS_EVENT = "after-call.{service}.DescribeRegistrationFieldDefinitions"
 _RAW_DEFINITIONS_HOOK = "cdk-sms-registration-raw-field-definitions"

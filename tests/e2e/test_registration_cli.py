@@ -23,10 +23,19 @@ from typing import Any
 
 import pytest
 
+from cdk_sms_registration import RegistrationDefinitions
+from cdk_sms_registration.definitions import SAMPLE_FILE
+
 from .cloudformation import CloudAssembly
 from .conftest import REPO, Deploy
 from .fake_cloudformation import FakeCloudFormation
-from .fake_registration_types import TEN_DLC_BRAND, TOLL_FREE, builtin_types, bulk_text_type
+from .fake_registration_types import (
+    TEN_DLC_BRAND,
+    TEN_DLC_BRAND_VETTING,
+    TOLL_FREE,
+    builtin_types,
+    bulk_text_type,
+)
 from .fake_registrations import write_model_without_conditional_behavior
 from .fake_sms import FakeSmsService
 
@@ -533,3 +542,47 @@ def test_cli_commands_do_not_import_the_cdk(snapshot: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     ast.parse(done.stdout)
+
+
+# ----------------------------------------------------------------------------- samples
+
+SAMPLE_TYPES = (TOLL_FREE, TEN_DLC_BRAND, TEN_DLC_BRAND_VETTING)
+
+
+def test_shipped_samples_are_what_definitions_writes_against_the_fake(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The package's sample snapshot is the ``definitions`` command's own output.
+
+    Taken against the fake service (whose definitions the handler is tested with), so the
+    samples cannot drift from what the suite proves. ``UPDATE_SAMPLES=1`` rewrites the file.
+    """
+    done = cli(cli_env, "definitions", *SAMPLE_TYPES, "--output", "s.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    taken = json.loads((tmp_path / "s.json").read_text())
+    if os.environ.get("UPDATE_SAMPLES") == "1":
+        SAMPLE_FILE.write_text(
+            json.dumps(
+                {
+                    **taken,
+                    "TakenAt": "2026-12-07T00:00:00Z",
+                    "Region": "sample",
+                    "Sample": SAMPLE_NOTE,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+    shipped = json.loads(SAMPLE_FILE.read_text())
+    assert shipped["RegistrationTypes"] == taken["RegistrationTypes"]
+    assert shipped["Sample"] == SAMPLE_NOTE
+    assert list(RegistrationDefinitions.from_sample().registration_types) == list(SAMPLE_TYPES)
+
+
+SAMPLE_NOTE = (
+    "SAMPLE definitions, not authoritative. Written by `python -m cdk_sms_registration "
+    "definitions` against this library's test service, whose definitions are modelled on the "
+    "service's published ones (AWS End User Messaging SMS, 2026). The service's definitions "
+    "change and differ by account: before you submit, snapshot yours with `python -m "
+    "cdk_sms_registration definitions TYPE --output FILE` and use that file."
+)

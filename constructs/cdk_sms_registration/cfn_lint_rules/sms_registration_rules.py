@@ -12,22 +12,44 @@ properties, value syntax and the tag limits.
   type's syntax, each ``Fields`` entry a ``Path`` with exactly one of ``Text``, ``Choices`` or
   ``AttachmentId``, ``Associations`` IDs, ``Submit`` true or false. Whether a path exists and
   a value fits the field is the service's to say: the provider checks that on deploy.
+- E9103 ``Fn::GetAtt`` on either type names one of its attributes (cfn-lint lets any name
+  through on a ``Custom::`` type; a wrong one fails only when CloudFormation resolves it).
 
-Use them with ``cfn-lint --append-rules path/to/this/folder template.yaml``. The file needs only
-cfn-lint (1.x); copy it into your repository if you do not use this package.
+The file ships in the package: ``python -m cdk_sms_registration cfn-lint-rules`` prints its
+folder, for ``cfn-lint --append-rules "$(python -m cdk_sms_registration cfn-lint-rules)"
+template.yaml``. It needs only cfn-lint (1.x); copy it into your repository if you do not
+install this package where you lint.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from cfnlint.helpers import FUNCTIONS
 from cfnlint.jsonschema import ValidationError, Validator
+from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
 
 ATTACHMENT_TYPE = "Custom::SmsRegistrationAttachment"
 REGISTRATION_TYPE = "Custom::SmsRegistration"
+#: The Fn::GetAtt names of each type (tests keep them equal to the handler's contracts).
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    ATTACHMENT_TYPE: (
+        "RegistrationAttachmentId",
+        "RegistrationAttachmentArn",
+        "AttachmentStatus",
+        "CreatedTimestamp",
+    ),
+    REGISTRATION_TYPE: (
+        "RegistrationId",
+        "RegistrationArn",
+        "RegistrationStatus",
+        "VersionNumber",
+        "VersionStatus",
+    ),
+}
 
 
 def _tags(reserved_key_pattern: str) -> dict[str, Any]:
@@ -182,3 +204,43 @@ class SmsRegistrationProperties(_CustomResourceProperties):
     )
     resource_type = REGISTRATION_TYPE
     schema = REGISTRATION_SCHEMA
+
+
+class SmsRegistrationAttributes(CloudFormationLintRule):
+    """Fn::GetAtt on this library's custom types names an attribute the provider returns."""
+
+    id = "E9103"
+    shortdesc = "Fn::GetAtt of a Custom::SmsRegistration* resource names a real attribute"
+    description = (
+        "The attributes of Custom::SmsRegistrationAttachment and Custom::SmsRegistration, "
+        "which cfn-lint does not know for custom types"
+    )
+    source_url = _CustomResourceProperties.source_url
+    tags: ClassVar[list[str]] = ["resources", "custom", "functions"]
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        """One match per Fn::GetAtt whose attribute the resource's type does not return."""
+        resources = cfn.template.get("Resources") or {}
+        matches = []
+        for path in cfn.search_deep_keys("Fn::GetAtt"):
+            value = path[-1]
+            if isinstance(value, str):
+                value = value.split(".", 1)
+            if not (isinstance(value, list) and len(value) == 2):
+                continue
+            logical_id, attribute = value
+            resource = resources.get(logical_id)
+            kind = resource.get("Type") if isinstance(resource, dict) else None
+            known = ATTRIBUTES.get(kind) if isinstance(kind, str) else None
+            if known is None or not isinstance(attribute, str) or attribute in known:
+                continue
+            close = difflib.get_close_matches(attribute, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            matches.append(
+                RuleMatch(
+                    path[:-1],
+                    f"{logical_id} ({kind}) has no attribute {attribute!r}: {hint}"
+                    f"its attributes are {', '.join(known)}",
+                )
+            )
+        return matches
