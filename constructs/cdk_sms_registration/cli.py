@@ -75,33 +75,44 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _documents_in(folder: str) -> Iterator[str]:
-    """The files under ``folder`` with a document extension, in a stable order."""
+def _files_in(folder: str) -> Iterator[tuple[str, bool]]:
+    """Each file under ``folder`` (hidden ones left out) and whether it has a document extension."""
     for root, folders, files in os.walk(folder):
         folders[:] = sorted(name for name in folders if not name.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in EXTENSION_TYPES:
-                yield os.path.join(root, name)
+            if not name.startswith("."):
+                document = os.path.splitext(name)[1].lower() in EXTENSION_TYPES
+                yield os.path.join(root, name), document
 
 
-def _expand(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
-    """Each file to check, or a folder with no documents and what to say about it."""
+def _expand(paths: Sequence[str]) -> Iterator[tuple[str, str | None, bool]]:
+    """(path, problem, skipped) for each file to check or to list as skipped.
+
+    A file given by name is checked whatever its name; a folder's files without a document
+    extension are listed, not checked; a folder with no documents is a problem.
+    """
     for path in paths:
         if not os.path.isdir(path):
-            yield path, None
+            yield path, None, False
             continue
         found = False
-        for document in _documents_in(path):
-            found = True
-            yield document, None
+        for file, document in _files_in(path):
+            found = found or document
+            yield file, None, not document
         if not found:
-            yield path, f"{path}: folder holds no {ALLOWED_EXTENSIONS_TEXT} files"
+            yield path, f"{path}: folder holds no {ALLOWED_EXTENSIONS_TEXT} files", False
 
 
 def check_files(paths: Sequence[str], max_size_bytes: int) -> int:
-    """Print one line per document; return the number of documents (or folders) that fail."""
+    """Print one line per document; return the number of documents (or folders) that fail.
+
+    A file in a folder without a document extension is listed as skipped (not a failure).
+    """
     failures = 0
-    for path, problem in _expand(paths):
+    for path, problem, skipped in _expand(paths):
+        if skipped:
+            print(f"skip {path}: not {ALLOWED_EXTENSIONS_TEXT} (name it to check it)")
+            continue
         try:
             if problem is not None:
                 raise AttachmentValidationError(problem)

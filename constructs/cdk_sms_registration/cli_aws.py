@@ -9,7 +9,9 @@ the AWS error code, no traceback.
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,10 +25,26 @@ class CommandFailed(Exception):
     """A command cannot go on; the message is what the user sees (no traceback)."""
 
 
+#: An AWS region's shape (us-east-1, us-gov-west-1, eu-isoe-west-1): anything else would only
+#: fail after botocore's endpoint retries.
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+
+
+def region_argument(value: str) -> str:
+    """``--region``'s type: an AWS region name, or a one-line error saying what one looks like."""
+    if not _REGION.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an AWS region name (like us-east-1 or eu-west-2)"
+        )
+    return value
+
+
 def add_region_option(parser: Any) -> None:
     """``--region``, for the commands that call AWS."""
     parser.add_argument(
-        "--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or your profile's)"
+        "--region",
+        type=region_argument,
+        help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or your profile's)",
     )
 
 

@@ -22,6 +22,7 @@ before you submit.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -190,8 +191,13 @@ class RegistrationDefinitions:
         found = self._types.get(registration_type)
         if found is None:
             held = ", ".join(self._types) or "no types"
+            close = difflib.get_close_matches(
+                registration_type, list(self._types), n=1, cutoff=0.85
+            )
+            hint = f"did you mean {close[0]}? " if close else ""
             raise RegistrationValidationError(
                 f"{self.source} has no definitions of {registration_type} (it holds {held}); "
+                f"{hint}"
                 f"add them: python -m cdk_sms_registration definitions {registration_type} "
                 f"{' '.join(self._types)} --output {self.source}".rstrip()
             )

@@ -91,6 +91,19 @@ class SynthTags:
         # have run, and each render is a round trip from Node.js back into Python: render once.
         if not self._done:
             merged = self.merged()
+            reserved = sorted(
+                tag["Key"]
+                for tag in self.tag_manager.render_tags() or []
+                if str(tag["Key"]).lower().startswith("aws:")
+            )
+            if reserved:
+                self.problem = (
+                    f"tag key {reserved[0]!r} (from Tags.of()): keys starting with aws: are "
+                    "reserved by AWS and refused by the service and IAM; use another prefix"
+                )
+                self._rendered = [{"Key": k, "Value": merged[k]} for k in sorted(merged)] or None
+                self._done = True
+                return self._rendered
             try:
                 self._contract.check_tags(merged, property_name="tags")
             except ValueError as error:

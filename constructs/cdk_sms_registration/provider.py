@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import cast
 
 import jsii
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack, TagManager, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -101,6 +101,25 @@ REGISTRATION_DEFINITION_ACTIONS = [
     "sms-voice:DescribeRegistrationSectionDefinitions",
     "sms-voice:DescribeRegistrationTypeDefinitions",
 ]
+
+
+def service_token_problem(where: str, service_token: object) -> str | None:
+    """What is wrong with a ``service_token`` prop (None when it is a string or not given).
+
+    A Function or a provider object instead of its ARN would otherwise surface as a jsii
+    ``CircularReferenceDetected`` trace deep inside synth.
+    """
+    if service_token is None or isinstance(service_token, str):
+        return None
+    arn = next(
+        (name for name in ("function_arn", "service_token") if hasattr(service_token, name)),
+        None,
+    )
+    hint = f" (this one's is .{arn})" if arn else ""
+    return (
+        f"{where}: service_token must be a string, the provider function's ARN{hint}: "
+        f"import_service_token() or function.function_arn, not a {type(service_token).__name__}"
+    )
 
 
 class RegistrationAttachmentProvider(Construct):
@@ -246,6 +265,7 @@ class RegistrationAttachmentProvider(Construct):
         self._service_token = self.function.function_arn
         self._object_grant_chars = 0
         self.node.add_validation(_PolicySizeValidation(self))
+        self.node.add_validation(_RoleTagsValidation(self.role))
 
     def enable_registrations(self) -> None:
         """Let the handler manage registrations too; once, and only for stacks that have one."""
@@ -432,6 +452,30 @@ def _estimated_arn_chars(bucket_name: str, key: str) -> int:
     bucket = _TOKEN_BUCKET_CHARS if Token.is_unresolved(bucket_name) else len(bucket_name)
     key_chars = _TOKEN_KEY_CHARS if Token.is_unresolved(key) else len(key)
     return len('"arn:aws-us-gov:s3:::/",') + bucket + key_chars
+
+
+#: IAM's limit of tags per role (the provider's role gets every Tags.of(stack) tag).
+IAM_ROLE_TAG_LIMIT = 50
+
+
+@jsii.implements(IValidation)
+class _RoleTagsValidation:
+    """Fails the synth when Tags.of() gives the provider's role more tags than IAM allows."""
+
+    def __init__(self, role: iam.Role) -> None:
+        self._role = role
+
+    def validate(self) -> list[str]:
+        rendered = TagManager.of(self._role.node.default_child)
+        count = len((rendered.render_tags() if rendered else None) or [])
+        if count <= IAM_ROLE_TAG_LIMIT:
+            return []
+        return [
+            f"the provider's IAM role gets {count} tags from Tags.of(), over IAM's "
+            f"{IAM_ROLE_TAG_LIMIT} per role (registrations and attachments take 199): keep "
+            "the extra ones off the role with Tags.of(scope).add(key, value, "
+            "exclude_resource_types=['AWS::IAM::Role'])"
+        ]
 
 
 @jsii.implements(IValidation)

@@ -16,6 +16,7 @@ import argparse
 import json
 import re
 import shlex
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -271,7 +272,22 @@ def add_parser(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    """Write the template and zip, print the next commands; exit code 0."""
+    """Write the template and zip, print the next commands; exit code 0 (2: cannot write)."""
+    output = Path(arguments.output)
+    if output.exists() and not output.is_dir():
+        print(
+            f"error: --output {output}: is a file; give a folder (it is created if missing)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(
+            f"error: --output {output}: cannot create the folder ({error.strerror})",
+            file=sys.stderr,
+        )
+        return 2
     written = write_provider_template(
         arguments.output,
         arguments.bucket,

@@ -30,7 +30,7 @@ from cdk_sms_registration_handler.registration_rules import problem_lines
 from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
 from .definitions import RegistrationDefinitions
 from .late_checks import LateValidation, SynthTags, check_removal_policy
-from .provider import RegistrationAttachmentProvider
+from .provider import RegistrationAttachmentProvider, service_token_problem
 from .source import AttachmentSource
 from .status_events import status_change_rule
 
@@ -237,6 +237,9 @@ class Registration(Resource):
         if definitions is not None:
             self._check_definitions(definitions, registration_type, fields or {}, submit)
 
+        problem = service_token_problem(self.node.path, service_token)
+        if problem is not None:
+            raise RegistrationValidationError(problem)
         provider = None if service_token else RegistrationAttachmentProvider.of(self)
         if provider is not None:
             provider.enable_registrations()
@@ -289,6 +292,15 @@ class Registration(Resource):
         if isinstance(value, str):
             if not Token.is_unresolved(value):
                 contract.check_text(value, where)
+                if _looks_like_a_document(value):
+                    # The value is the user's data: the warning says what it looks like only.
+                    Annotations.of(self).add_warning_v2(
+                        "cdk-sms-registration:text-looks-like-a-file",
+                        f'fields["{path}"]: the text looks like a local file path or an s3:// '
+                        "URL, and a str is sent as TEXT. For an ATTACHMENT field give "
+                        'AttachmentSource.from_file("...") or AttachmentSource.from_bucket(bucket, '
+                        '"key"); pass definitions= to have the field\'s kind checked',
+                    )
             return {contract.FIELD_PATH: path, contract.FIELD_TEXT: value}
         if isinstance(value, (list, tuple)):
             if not all(isinstance(item, str) for item in value):
@@ -428,3 +440,15 @@ class Registration(Resource):
         return status_change_rule(
             self, id, self.registration_id, target=target, description=description
         )
+
+
+def _looks_like_a_document(text: str) -> bool:
+    """Whether a TEXT value looks like a document reference (s3:// URL or a document's path)."""
+    stripped = text.strip()
+    if stripped.lower().startswith("s3://"):
+        return True
+    return (
+        " " not in stripped
+        and "://" not in stripped
+        and stripped.lower().endswith((".pdf", ".png", ".jpg", ".jpeg"))
+    )
