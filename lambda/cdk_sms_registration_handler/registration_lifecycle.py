@@ -434,6 +434,11 @@ class _Update:
             checkpoint, registration_id = self.checkpoint, self.id
             writer.checkpoint = lambda: checkpoint(registration_id)
         try:
+            if (plan.discards or plan.new_version) and self.checkpoint is not None:
+                # Again, right before the writes a rollback cannot undo: the tag writes above
+                # may have waited out throttling while a sibling failed (found by the
+                # 500-history run: a discard and a new version during the rollback).
+                self.checkpoint(self.id)
             if plan.discards:
                 version = registrations.discard(sms, self.id, writer.deadline)
                 logger.info("registration %s: version %d discarded", self.id, number)
