@@ -78,7 +78,12 @@ class SynthTags:
 
     def merged(self) -> dict[str, str]:
         """``Tags.of()`` tags merged with the ``tags`` prop (which wins); no ``aws:`` keys."""
-        applied = {tag["Key"]: tag["Value"] for tag in self.tag_manager.render_tags() or []}
+        return self._merge(self._applied())
+
+    def _applied(self) -> dict[str, str]:
+        return {tag["Key"]: tag["Value"] for tag in self.tag_manager.render_tags() or []}
+
+    def _merge(self, applied: Mapping[str, str]) -> dict[str, str]:
         return {
             key: value
             for key, value in {**applied, **self._prop_tags}.items()
@@ -90,34 +95,37 @@ class SynthTags:
         # CDK resolves a template more than once per synth, all after the aspects (Tags.of)
         # have run, and each render is a round trip from Node.js back into Python: render once.
         if not self._done:
-            merged = self.merged()
-            reserved = sorted(
-                tag["Key"]
-                for tag in self.tag_manager.render_tags() or []
-                if str(tag["Key"]).lower().startswith("aws:")
-            )
-            if reserved:
-                self.problem = (
-                    f"tag key {reserved[0]!r} (from Tags.of()): keys starting with aws: are "
-                    "reserved by AWS and refused by the service and IAM; use another prefix"
-                )
-                self._rendered = [{"Key": k, "Value": merged[k]} for k in sorted(merged)] or None
-                self._done = True
-                return self._rendered
-            try:
-                self._contract.check_tags(merged, property_name="tags")
-            except ValueError as error:
-                # The tags prop was checked at construction: the culprit is a Tags.of() tag.
-                self.problem = (
-                    f"{error}; tags from Tags.of() count too (keep them off this resource with "
-                    f"Tags.of(scope).add(key, value, exclude_resource_types="
-                    f"[{self._contract.RESOURCE_TYPE!r}]))"
-                    if len(merged) > self._contract.MAX_USER_TAGS
-                    else f"{error} (a tag added with Tags.of())"
-                )
+            applied = self._applied()
+            merged = self._merge(applied)
+            self.problem = self._reserved_key_problem(applied) or self._limit_problem(merged)
             self._rendered = [{"Key": key, "Value": merged[key]} for key in sorted(merged)] or None
             self._done = True
         return self._rendered
+
+    @staticmethod
+    def _reserved_key_problem(applied: Mapping[str, str]) -> str | None:
+        """An ``aws:`` key from ``Tags.of()`` (the ``tags`` prop refuses them at construction)."""
+        reserved = sorted(key for key in applied if key.lower().startswith("aws:"))
+        if not reserved:
+            return None
+        return (
+            f"tag key {reserved[0]!r} (from Tags.of()): keys starting with aws: are "
+            "reserved by AWS and refused by the service and IAM; use another prefix"
+        )
+
+    def _limit_problem(self, merged: Mapping[str, str]) -> str | None:
+        try:
+            self._contract.check_tags(dict(merged), property_name="tags")
+        except ValueError as error:
+            # The tags prop was checked at construction: the culprit is a Tags.of() tag.
+            return (
+                f"{error}; tags from Tags.of() count too (keep them off this resource with "
+                f"Tags.of(scope).add(key, value, exclude_resource_types="
+                f"[{self._contract.RESOURCE_TYPE!r}]))"
+                if len(merged) > self._contract.MAX_USER_TAGS
+                else f"{error} (a tag added with Tags.of())"
+            )
+        return None
 
     def resolve(self, context: IResolveContext) -> Any:
         """CDK's call while it resolves the template."""
