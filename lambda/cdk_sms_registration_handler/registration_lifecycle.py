@@ -319,7 +319,6 @@ def _made_by_another_delivery(
 
 
 def discard(sms: Any, registration_id: str, deadline: Deadline, *, left_for_rollback: bool) -> str:
-    """Delete a registration this request made."""
     """Delete a registration this request made; say what happened, for the FAILED reason."""
     try:
         return registrations.delete(sms, registration_id, deadline)

@@ -688,6 +688,10 @@ class StackDeployment:
         with self._lock:
             return self.stack_status
 
+    def in_rollback(self) -> bool:
+        """The stack rolls back or has rolled back: no forward request is awaited any more."""
+        return "ROLLBACK" in self.current_stack_status()
+
     def resource_detail(self, logical_id: str) -> dict[str, Any] | None:
         """The resource as DescribeStackResource shows it, or None before its first request."""
         with self._lock:

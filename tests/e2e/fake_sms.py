@@ -27,8 +27,12 @@ Public API of ``FakeSmsService``:
   ResourceNotFoundException; ``"status_deleted"``: it answers status DELETED),
   ``max_live_attachments`` (None or a per-account quota), ``default_page_size``.
 - ``set_faults(throttle_rate=, internal_error_rate=, latency_seconds=, fail_uploads=,
-  conflict_on_delete=)`` replaces all faults; rates are a probability for every operation or a
-  ``{operation: probability}`` dict. Draws come from a ``random.Random(seed)``.
+  conflict_on_delete=, hang_seconds=, hold_until=)`` replaces all faults; rates are a probability
+  for every operation or a ``{operation: probability}`` dict. Draws come from a
+  ``random.Random(seed)``. ``hold_until={operation: condition}`` pins an interleaving instead of
+  timing it: a call of that operation waits to answer until ``condition(request)`` holds (at most
+  ``HOLD_LIMIT_SECONDS``, under the handler's read timeout); a hold that ran out is listed in
+  ``held_too_long``, so a test can tell a pinned order from one that did not happen.
 - ``set_rate_limits({operation: requests_per_second})``: token bucket, burst 1, over the rate
   -> ThrottlingException. ``set_in_use(id_or_arn, True)`` makes Delete answer ConflictException.
 - ``calls`` / ``successes`` (``Counter`` per operation), ``call_log`` (``CallRecord`` list),
@@ -53,7 +57,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
@@ -122,6 +126,9 @@ DEFAULT_UPLOAD_SECONDS = 0.2
 #: How long a new attachment stays invisible to Describe, Delete and the tag operations.
 DEFAULT_VISIBILITY_SECONDS = 0.2
 DEFAULT_PAGE_SIZE = 10
+#: The longest a ``hold_until`` holds a call: under the handler's 7 s read timeout, so a hold
+#: never turns into a client-side retry.
+HOLD_LIMIT_SECONDS = 6.0
 MAX_TAGS_PER_RESOURCE = 200
 RESERVED_TAG_PREFIX = "aws:"
 MAGIC_NUMBERS = (b"%PDF-", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
@@ -332,6 +339,8 @@ class Faults:
     reject_urls: tuple[str, ...] = ()
     #: Seconds each operation named here waits before it answers (a hung call).
     hang_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: Each operation named here waits to answer until its condition holds (a pinned order).
+    hold_until: dict[str, Callable[[JsonDict], bool]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -400,6 +409,16 @@ class _TokenBucket:
             self.tokens -= 1.0
             return True
         return False
+
+
+def wait_until(condition: Callable[[], bool], limit: float, *, poll: float = 0.01) -> bool:
+    """Whether ``condition()`` held within ``limit`` seconds (polled)."""
+    end = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() >= end:
+            return False
+        time.sleep(poll)
+    return True
 
 
 def _rates(value: float | Mapping[str, float]) -> dict[str, float]:
@@ -499,6 +518,8 @@ class FakeSmsService:
         self.successes: collections.Counter[str] = collections.Counter()
         self.call_log: list[CallRecord] = []
         self.violations: list[str] = []
+        #: Operations whose ``hold_until`` condition did not hold within HOLD_LIMIT_SECONDS.
+        self.held_too_long: list[str] = []
         self._s3: Any = None  # boto3 S3 client (untyped without mypy-boto3-s3)
         #: Evaluates every call signed with a registered access key (see ``_authorize``).
         self.iam: IamRegistry | None = None
@@ -589,6 +610,7 @@ class FakeSmsService:
             self.successes.clear()
             self.call_log.clear()
             self.violations.clear()
+            self.held_too_long.clear()
             self.registrations.reset()
 
     def set_faults(
@@ -601,6 +623,7 @@ class FakeSmsService:
         conflict_on_delete: bool = False,
         reject_urls: tuple[str, ...] = (),
         hang_seconds: Mapping[str, float] | None = None,
+        hold_until: Mapping[str, Callable[[JsonDict], bool]] | None = None,
     ) -> None:
         """Replace all injected faults (a float rate applies to every operation)."""
         faults = Faults(
@@ -611,6 +634,7 @@ class FakeSmsService:
             conflict_on_delete=conflict_on_delete,
             reject_urls=tuple(reject_urls),
             hang_seconds=dict(hang_seconds or {}),
+            hold_until=dict(hold_until or {}),
         )
         with self._lock:
             self._faults = faults
@@ -698,7 +722,7 @@ class FakeSmsService:
             request = self._parse_body(operation, body)
             self._validate_input(operation, request)
             self._authorize(operation, request, region, headers)
-            self._apply_faults(operation)
+            self._apply_faults(operation, request)
             result = self._dispatch(operation, request, region)
             status, payload = 200, self._checked_output(operation, result)
         except ApiError as error:
@@ -811,7 +835,7 @@ class FakeSmsService:
                 self._violation(operation, f"request {error}")
             raise ApiError("ValidationException", "; ".join(errors), Reason="INVALID_PARAMETER")
 
-    def _apply_faults(self, operation: str) -> None:
+    def _apply_faults(self, operation: str, request: JsonDict) -> None:
         with self._lock:
             faults = self._faults
             throttled = self._roll(faults.throttle_rate, operation)
@@ -820,6 +844,10 @@ class FakeSmsService:
             time.sleep(faults.latency_seconds)
         if faults.hang_seconds.get(operation, 0) > 0:
             time.sleep(faults.hang_seconds[operation])
+        condition = faults.hold_until.get(operation)
+        if condition is not None and not wait_until(lambda: condition(request), HOLD_LIMIT_SECONDS):
+            with self._lock:
+                self.held_too_long.append(operation)
         if throttled:
             raise ApiError("ThrottlingException", "Rate exceeded (injected)")
         if failed:

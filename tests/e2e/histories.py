@@ -48,7 +48,7 @@ from .cloudformation import (
 )
 from .fake_cloudformation import FakeCloudFormation
 from .fake_registration_types import TEN_DLC_BRAND, TOLL_FREE
-from .fake_sms import FakeSmsService
+from .fake_sms import FakeSmsService, wait_until
 from .inprocess import InProcessRuntime
 from .servers import ResponseReceiver
 from .stacks import (
@@ -126,20 +126,23 @@ EDITED_PATH = "companyInfo.companyName"
 #: Registration declarations, as changes to the synthesized template's properties.
 DECLARATIONS = ("base", "edited", "address2", "no_submit", "no_association", "brand", "bad")
 OPT_INS = ("png", "pdf", None)
-#: Where the sibling's failure catches the registration's request: the registration's call that
-#: answers slowly (``HANG_SECONDS``) while the sibling fails (``SIBLING_DELAY`` after its start),
-#: or None: the registration starts only after the failure. Pinned points, not timing luck, so a
-#: failing history replays the same way while Hypothesis shrinks it.
+#: Where the sibling's failure catches the registration's request: the registration's call during
+#: which the sibling fails (the sibling starts once the call arrives, and the call answers once
+#: the stack rolls back), or None: the registration starts only after the failure. Pinned
+#: orders, not timing luck, so a failing history replays the same way while Hypothesis shrinks
+#: it. ListTagsForResource falls between an Update's first check and its discard or new version.
 CANCEL_POINTS = (
     None,
     "DescribeRegistrations",
     "DescribeRegistrationFieldValues",
+    "ListTagsForResource",
     "CreateRegistrationVersion",
     "CreateRegistrationAssociation",
     "SubmitRegistrationVersion",
 )
-HANG_SECONDS = 0.8
-SIBLING_DELAY = 0.3
+#: The longest a forward request waits for its turn in a pinned order (a busy machine); past
+#: it the step runs unpinned, which ``Tally.unpinned`` counts.
+WAIT_LIMIT_SECONDS = 20.0
 REVIEW_ACTIONS = ("start_review", "approve", "deny", "revoke")
 
 
@@ -165,13 +168,15 @@ class Tally:
     cancelled: int = 0
     invocations: int = 0
     seconds: float = 0.0
+    #: Steps whose pinned order did not happen (a wait or a hold ran out).
+    unpinned: int = 0
 
     def line(self) -> str:
         return (
             f"histories: {self.histories} histories, {self.steps} steps, "
             f"{self.checks} invariant checks passed, {self.rollbacks} rollbacks, "
             f"{self.cancelled} cancelled requests, {self.invocations} invocations, "
-            f"{self.seconds:.1f} s"
+            f"{self.unpinned} unpinned steps, {self.seconds:.1f} s"
         )
 
 
@@ -186,8 +191,10 @@ class HistoryEnv:
     cloudformation: FakeCloudFormation
     s3: Any
     tally: Tally = dataclasses.field(default_factory=Tally)
-    #: Logical ID -> seconds the next invocation of that resource waits before it starts.
-    delays: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: Logical ID -> what a forward invocation of that resource waits for before it starts.
+    waits: dict[str, Callable[[], bool]] = dataclasses.field(default_factory=dict)
+    #: Logical IDs whose wait ran out (WAIT_LIMIT_SECONDS).
+    waited_too_long: list[str] = dataclasses.field(default_factory=list)
     deployment: StackDeployment | None = None
 
 
@@ -396,7 +403,7 @@ class HistoryMachine(RuleBasedStateMachine):
         env.sms.upload_seconds = 0.02
         env.sms.visibility_seconds = 0.02
         env.cloudformation.reset()
-        env.delays.clear()
+        env.waits.clear()
         number = env.sms.registrations.add_phone_number()
         self.number_id = str(number["PhoneNumberId"])
         deployment = StackDeployment(
@@ -443,18 +450,42 @@ class HistoryMachine(RuleBasedStateMachine):
     def deploy_sibling_fails(self, declaration: str, opt_in: str | None, point: str | None) -> None:
         deployment = self.live()
         artifact = self.artifact(declaration, opt_in, sibling_ok=False)
-        if point is None:
-            self.env.delays[self.reg_lid] = SIBLING_DELAY
+        env = self.env
+        if deployment.resolved_properties(self.reg_lid, artifact) == (
+            deployment.resources[self.reg_lid].properties
+        ):
+            pass  # the registration gets no request: nothing to pin against
+        elif point is None:
+            env.waits[self.reg_lid] = deployment.in_rollback
         else:
-            self.env.delays[self.sibling_lid] = SIBLING_DELAY
-            self.env.sms.set_faults(hang_seconds={point: HANG_SECONDS})
+            env.waits[self.sibling_lid] = self._reached(point)
+            env.sms.set_faults(
+                # The registration's call only (the sibling reads its own tags first).
+                hold_until={
+                    point: lambda request: (
+                        deployment.in_rollback() or not _of_a_registration(request)
+                    )
+                }
+            )
 
         def run() -> DeployResult:
             try:
                 return deployment.deploy(artifact)
             finally:
-                self.env.delays.clear()
-                self.env.sms.set_faults()
+                env.waits.clear()
+                env.sms.set_faults()
+                if env.waited_too_long or env.sms.held_too_long:
+                    env.tally.unpinned += 1
+                    print(
+                        "UNPINNED",
+                        declaration,
+                        opt_in,
+                        point,
+                        env.waited_too_long,
+                        env.sms.held_too_long,
+                    )
+                env.waited_too_long.clear()
+                env.sms.held_too_long.clear()
 
         self.run_step(
             f"deploy_sibling_fails(declaration={declaration!r}, opt_in={opt_in!r}, "
@@ -462,6 +493,21 @@ class HistoryMachine(RuleBasedStateMachine):
             run,
             expect_rollback=True,
         )
+
+    def _reached(self, point: str) -> Callable[[], bool]:
+        """Whether the registration's request made ``point``'s call, or answered without it."""
+        env, reg_lid = self.env, self.reg_lid
+        calls, answers = env.sms.calls[point], len(env.receiver.recorded)
+
+        def reached() -> bool:
+            if env.sms.calls[point] > calls:
+                return True
+            return any(
+                put.json().get("LogicalResourceId") == reg_lid
+                for put in env.receiver.recorded[answers:]
+            )
+
+        return reached
 
     @rule(declaration=st.sampled_from(DECLARATIONS), opt_in=st.sampled_from(OPT_INS))
     def deploy_then_fail(self, declaration: str, opt_in: str | None) -> None:
@@ -829,21 +875,31 @@ def replay(
     """Play one history by hand (a regression test): the machine's rules, in order.
 
     ``after_create`` runs once the stack exists (faults that pin a race to one interleaving).
+    A step whose pinned order did not happen fails the replay: it would not test its history.
     """
     HistoryMachine.ENV = env
     machine = HistoryMachine()
+    unpinned = env.tally.unpinned
     try:
         machine.create()
         if after_create is not None:
             after_create(env)
         for name, arguments in steps:
             getattr(machine, name)(**arguments)
+            if env.tally.unpinned > unpinned:
+                raise AssertionError(f"{name}{dict(arguments)}: its pinned order did not happen")
     finally:
         machine.teardown()
 
 
+def _of_a_registration(request: Mapping[str, Any]) -> bool:
+    """Whether a request is about a registration (tag calls name other resources too)."""
+    arn = request.get("ResourceArn")
+    return not isinstance(arn, str) or ":registration/" in arn
+
+
 def delay_hook(env: HistoryEnv) -> Callable[[Mapping[str, Any]], None]:
-    """``InProcessRuntime.before_invoke``: hold back the resources ``env.delays`` names."""
+    """``InProcessRuntime.before_invoke``: hold back the resources ``env.waits`` names."""
     lock = threading.Lock()
 
     def wait(event: Mapping[str, Any]) -> None:
@@ -851,10 +907,12 @@ def delay_hook(env: HistoryEnv) -> Callable[[Mapping[str, Any]], None]:
         deployment = env.deployment
         if deployment is not None and deployment.current_stack_status() in ROLLBACK_PHASES:
             return
+        logical_id = str(event.get("LogicalResourceId"))
         with lock:
-            seconds = env.delays.get(str(event.get("LogicalResourceId")), 0.0)
-        if seconds:
-            time.sleep(seconds)
+            condition = env.waits.get(logical_id)
+        if condition is not None and not wait_until(condition, WAIT_LIMIT_SECONDS):
+            with lock:
+                env.waited_too_long.append(logical_id)
 
     return wait
 

@@ -211,27 +211,23 @@ def test_found_cancelled_address_edit_with_a_png_to_pdf_swap_versions_during_the
     history_env: HistoryEnv,
 ) -> None:
     """Found by the 500-history run (issue 15): an Update that edits a field of the submitted
-    registration and swaps its opt-in image for a PDF, with a sibling failing when the
-    registration associates its number. Broke (d): the forward Update, no longer awaited,
-    called DiscardRegistrationVersion and CreateRegistrationVersion during
-    UPDATE_ROLLBACK_IN_PROGRESS (then answered FAILED with 19 of 19 writes made).
+    registration and swaps its opt-in image for a PDF, with a sibling failing while it runs.
+    Broke (d): the forward Update, no longer awaited, called DiscardRegistrationVersion and
+    CreateRegistrationVersion during UPDATE_ROLLBACK_IN_PROGRESS (then answered FAILED with 19
+    of 19 writes made).
 
-    A race: the sibling failed while the Update wrote its tags (throttled), after its check and
-    before the discard. It did not reproduce from these steps alone (the interleaving is not
-    pinned); the handler now asks CloudFormation again right before a discard or a new version.
+    The sibling failed while the Update read and wrote its tags, after its check and before the
+    discard. Found unpinned (``redeliver(4)``, ``redeliver(36)``, then the sibling failing at
+    ``CreateRegistrationAssociation`` by timing), it did not replay; ``ListTagsForResource`` as
+    the point pins it: it fails every run without the check the handler now makes right before
+    a discard or a new version.
     """
     replay(
         history_env,
         [
-            ("redeliver", {"index": 4}),
-            ("redeliver", {"index": 36}),
             (
                 "deploy_sibling_fails",
-                {
-                    "declaration": "address2",
-                    "opt_in": "pdf",
-                    "point": "CreateRegistrationAssociation",
-                },
+                {"declaration": "address2", "opt_in": "pdf", "point": "ListTagsForResource"},
             ),
         ],
     )

@@ -136,14 +136,18 @@ def test_3_a_cancelled_replacement_associates_and_submits_nothing(
         sibling_properties,
         AttachmentUrl=sibling_properties["AttachmentUrl"].rsplit("/", 1)[0] + "/missing.pdf",
     )
-    # Writing the replacement's fields takes seconds; the sibling fails at once, which
-    # cancels the replacement before it associates the number or submits.
-    sms_service.set_rate_limits({"PutRegistrationFieldValue": 4.0})
+    # The sibling fails at once, which cancels the replacement before it associates the number
+    # or submits: its field writes answer only once the stack rolls back (pinned, not timed:
+    # on a busy machine the sibling's failure could otherwise come after the last write).
+    sms_service.set_faults(
+        hold_until={"PutRegistrationFieldValue": lambda _request: deployment.in_rollback()}
+    )
     try:
         result = deployment.update_all({lid: registration, sibling: broken})
         late = deployment.settle()
     finally:
-        sms_service.set_rate_limits({})
+        sms_service.set_faults()
+    assert sms_service.held_too_long == [], "the sibling did not fail within the hold"
     assert result.status == "UPDATE_ROLLBACK_COMPLETE", result.statuses
     made = [
         r
