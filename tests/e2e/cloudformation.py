@@ -1022,8 +1022,16 @@ class StackDeployment:
         )
 
     def _taken(self, sent: Sent) -> None:
-        """CloudFormation takes an answer: the resource's status and physical ID follow it."""
+        """CloudFormation takes an answer: the resource's status and physical ID follow it.
+
+        Not for the Delete of a physical resource the stack no longer holds (the one a
+        replacement or a rollback left behind, deleted in cleanup): DescribeStackResource goes
+        on showing the logical resource's current physical ID and status.
+        """
         kind = sent.request_type.upper()
+        current = self.resources.get(sent.logical_id)
+        if kind == "DELETE" and current is not None and current.physical_id != sent.physical_id:
+            return
         if sent.status == SUCCESS:
             self._set_resource(sent.logical_id, f"{kind}_COMPLETE", sent.physical_id)
         else:
@@ -1477,7 +1485,11 @@ class StackDeployment:
             if old is None or made_new:
                 if not item.physical_id:
                     item.generated_id = self.generated_physical_id(item.logical_id)
-                self._set_resource(item.logical_id, "DELETE_IN_PROGRESS", item.physical_id)
+                if old is None:
+                    self._set_resource(item.logical_id, "DELETE_IN_PROGRESS", item.physical_id)
+                else:
+                    # A replacement: the stack holds the old, untouched resource again.
+                    self._set_resource(item.logical_id, "UPDATE_COMPLETE", old.physical_id)
                 events.append(self._delete_event(item.logical_id, _made(item)))
             else:
                 self._set_resource(item.logical_id, "UPDATE_IN_PROGRESS", old.physical_id)

@@ -21,7 +21,8 @@ the fakes). Each rule is one stack operation or one outside event:
 - ``review``: the reviewer starts a review, approves, denies or revokes the current version.
 
 Invariants after every step (``check_*``; each passed check is counted in ``Tally``):
-(a) no orphan; (b) no ``*_FAILED`` stack; (c) after success the service holds the declaration,
+(a) no orphan, and every attachment the stack holds exists; (b) no ``*_FAILED`` stack; (c) after
+success the service holds the declaration,
 after a rollback what it held before; (d) a rollback creates no registration, version or
 attachment and submits nothing; (e) no write when the service already holds the declaration;
 (f) no declared value in a reason, Data or log line; (g) no harness problem, no fake violation.
@@ -541,8 +542,28 @@ class HistoryMachine(RuleBasedStateMachine):
             return
         # Newest first: small indexes are duplicates of the last step, large ones late ones.
         original = candidates[::-1][index % len(candidates)]
+        self._redeliver(original, f"redeliver(index={index!r})")
+
+    def redeliver_what_made_the_opt_in(self) -> None:
+        """Not a rule (regression tests): deliver again the request that made the opt-in
+        attachment the stack holds now (``redeliver`` reaches it by an index that depends on
+        how many deliveries the history took)."""
+        deployment = self.live()
+        current = deployment.physical_id(self.opt_in_lid)
+        (original,) = [
+            sent
+            for sent in deployment.history
+            if sent.logical_id == self.opt_in_lid
+            and sent.request_type in ("Create", "Update")
+            and sent.status == "SUCCESS"
+            and sent.physical_id == current
+            and sent.event.get("PhysicalResourceId") != current
+        ][-1:]
+        self._redeliver(original, "redeliver_what_made_the_opt_in()")
+
+    def _redeliver(self, original: Sent, label: str) -> None:
+        deployment = self.live()
         event = copy.deepcopy(original.event)
-        label = f"redeliver(index={index!r})"
 
         def run() -> DeployResult:
             sent = deployment.send(event)
@@ -824,9 +845,21 @@ class HistoryMachine(RuleBasedStateMachine):
     def check_environment(
         self, requests: Sequence[Sent], result: DeployResult | None = None
     ) -> None:
-        """(a) no orphan, (f) no value shown, (g) no harness problem or fake violation."""
+        """(a) no orphan and nothing the stack holds gone, (f) no value shown, (g) no harness
+        problem or fake violation."""
         deployment = self.live()
         env = self.env
+        live_attachments = {str(a["RegistrationAttachmentId"]) for a in env.sms.live_attachments()}
+        for logical_id in (self.opt_in_lid, self.sibling_lid):
+            resource = deployment.resources.get(logical_id)
+            if resource is not None and resource.physical_id.startswith("ra-"):
+                self.check(
+                    "a",
+                    resource.physical_id in live_attachments,
+                    f"{logical_id}: the stack holds attachment {resource.physical_id}, "
+                    "which is gone",
+                    result,
+                )
         current = {resource.physical_id for resource in deployment.resources.values()}
         allowed = current | set(deployment.retained.values()) | self.deleted_ids
         for registration in env.sms.registrations.live_registrations():

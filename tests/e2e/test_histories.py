@@ -231,3 +231,37 @@ def test_found_cancelled_address_edit_with_a_png_to_pdf_swap_versions_during_the
             ),
         ],
     )
+
+
+def test_found_a_late_copy_of_an_old_update_deletes_the_attachment_the_stack_holds(
+    history_env: HistoryEnv,
+) -> None:
+    """Found by the 500-history run (issue 15), after the pinned orders: the opt-in goes from
+    PNG to PDF (a replacement, attachment C), a later update rolls back, and then the Update
+    that made C is delivered again. Its ClientToken gives C back, and the handler asked
+    CloudFormation whether the answer was awaited: the harness showed the logical resource as
+    DELETE_COMPLETE (its rollback had deleted the other replacement), so the handler took the
+    answer for ignored and deleted C, the attachment the stack holds. The next update then
+    failed on the registration's optInImage, and its rollback created an attachment. Broke (d)
+    and, now checked, (a): the stack held a gone attachment.
+
+    The harness was wrong: DescribeStackResource shows the logical resource's current physical
+    ID and status, not the cleanup Delete of a physical resource the stack no longer holds. With
+    that fixed, the handler sees CloudFormation holds C and leaves it.
+    """
+    replay(
+        history_env,
+        [
+            ("deploy", {"declaration": "edited", "opt_in": "pdf"}),
+            (
+                "deploy_sibling_fails",
+                {
+                    "declaration": "address2",
+                    "opt_in": "png",
+                    "point": "DescribeRegistrationFieldValues",
+                },
+            ),
+            ("redeliver_what_made_the_opt_in", {}),
+            ("deploy_then_fail", {"declaration": "base", "opt_in": "png"}),
+        ],
+    )
