@@ -4,12 +4,16 @@ The harness starts this script with the interpreter of a virtualenv that holds o
 ``PYTHONPATH`` set to the staged Lambda asset and a clean environment, so the handler imports
 exactly what the deployed function would. Usage::
 
-    python -P -s lambda_runner.py HANDLER TIMEOUT_SECONDS RESULT_PATH < event.json
+    python -P -s lambda_runner.py HANDLER TIMEOUT_SECONDS RESULT_PATH [SHORT_WAITS] < event.json
 
 Like Lambda it imports the handler module first (the init phase, outside the timeout), then
 starts the invocation clock, calls ``handler(event, context)`` with a context whose remaining
 time counts down from the function's Timeout, and ends the process at the deadline as Lambda
 ends a timed-out sandbox. The result file tells the harness what ran and where it came from.
+
+``SHORT_WAITS`` (JSON, ``{"NAME": seconds}``) replaces module-level waits of the handler's
+package after the import, wherever a module of the package holds that name: a test's choice
+(the harness's ``SUBPROCESS_SHORT_WAITS``), invisible to the handler, which reads no setting.
 """
 
 from __future__ import annotations
@@ -96,6 +100,20 @@ def _kill_at(deadline: float, result_path: str, result: dict[str, Any]) -> None:
     os._exit(TIMED_OUT_EXIT)
 
 
+def _shorten_waits(module_name: str, waits: dict[str, float]) -> list[str]:
+    """Set each named wait in every loaded module of the handler's package that holds it."""
+    package = module_name.partition(".")[0]
+    shortened = []
+    for name, module in list(sys.modules.items()):
+        if name != package and not name.startswith(f"{package}."):
+            continue
+        for attribute, seconds in waits.items():
+            if hasattr(module, attribute):
+                setattr(module, attribute, float(seconds))
+                shortened.append(f"{name}.{attribute}")
+    return sorted(shortened)
+
+
 def main(argv: list[str]) -> int:
     """Import, invoke once, write the result file, exit without waiting for other threads."""
     handler_spec, timeout_text, result_path = argv[1:4]
@@ -105,6 +123,7 @@ def main(argv: list[str]) -> int:
     init_started = time.monotonic()
     module = importlib.import_module(module_name)
     handler = getattr(module, function_name)
+    shortened = _shorten_waits(module_name, json.loads(argv[4]) if len(argv) > 4 else {})
     started = time.monotonic()
     context = LambdaContext(float(timeout_text), started)
     _REQUEST_ID["value"] = context.aws_request_id
@@ -118,6 +137,7 @@ def main(argv: list[str]) -> int:
         "pythonImplementation": sys.implementation.name,
         "awsRequestId": context.aws_request_id,
         "timedOut": False,
+        "shortenedWaits": shortened,
     }
     watchdog = threading.Thread(
         target=_kill_at,

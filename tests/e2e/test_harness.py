@@ -6,6 +6,7 @@ harness bug shows up as a harness failure rather than as a green scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -176,3 +177,31 @@ def test_runner_ends_the_invocation_at_the_timeout(
     invocation = lambda_runtime.invoke(_probe_function(tmp_path, source, timeout=1), {})
     assert invocation.timed_out and invocation.exit_code == 124
     assert invocation.duration < 10
+
+
+def test_runner_shortens_the_named_waits_of_the_handler_package_only(
+    lambda_runtime: LambdaRuntime, tmp_path: Path
+) -> None:
+    function = _probe_function(tmp_path, "", timeout=30)
+    package = function.asset_dir / "probe"
+    package.mkdir()
+    (function.asset_dir / "probe.py").unlink()
+    (package / "__init__.py").write_text("")
+    (package / "waits.py").write_text("CONFIRM_POLL_SECONDS = 0.5\nOTHER_SECONDS = 7.0\n")
+    (package / "index.py").write_text(
+        "from . import waits\n\ndef handler(event, context):\n"
+        "    print('WAITS', waits.CONFIRM_POLL_SECONDS, waits.OTHER_SECONDS)\n"
+    )
+    function = dataclasses.replace(function, handler="probe.index.handler")
+    shipped = dict(lambda_runtime.short_waits)
+    try:
+        invocation = lambda_runtime.invoke(function, {})
+        lambda_runtime.short_waits = {}
+        unchanged = lambda_runtime.invoke(function, {})
+    finally:
+        lambda_runtime.short_waits = shipped
+    assert invocation.result is not None and unchanged.result is not None
+    assert invocation.result["shortenedWaits"] == ["probe.waits.CONFIRM_POLL_SECONDS"]
+    assert "WAITS 0.02 7.0" in invocation.log_path.read_text()
+    assert unchanged.result["shortenedWaits"] == []
+    assert "WAITS 0.5 7.0" in unchanged.log_path.read_text()
