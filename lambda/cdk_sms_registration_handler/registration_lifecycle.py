@@ -264,17 +264,17 @@ def _create(
         current = registrations.describe_version(sms, registration_id, number, deadline)
         return registration_id, registrations.attributes(created, current)
     writer = _Writer(sms, registration_id, definitions, _work_deadline(deadline))
+    if checkpoint is not None:
+        writer.checkpoint = functools.partial(checkpoint, registration_id)
     try:
         writer.put_all(spec.fields)
-        if checkpoint is not None and (spec.associations or spec.submit):
+        if checkpoint is not None and spec.associations:
             checkpoint(registration_id)
         _associate(sms, registration_id, spec.associations, writer.deadline)
         described: Mapping[str, Any] = created
         version = {"VersionNumber": 1, "RegistrationVersionStatus": registrations.DRAFT}
         if spec.submit:
-            if checkpoint is not None and spec.associations:
-                checkpoint(registration_id)
-            version = _submit(sms, registration_id, writer)
+            version = _submit(sms, registration_id, writer, writer.checkpoint)
             # Submitting moves the registration's status too.
             described = registrations.describe(sms, registration_id, writer.deadline) or created
     except Exception as error:
@@ -430,8 +430,7 @@ class _Update:
         self._tags()
         writer = _Writer(sms, self.id, definitions, _work_deadline(self.deadline))
         if self.checkpoint is not None:
-            checkpoint, registration_id = self.checkpoint, self.id
-            writer.checkpoint = lambda: checkpoint(registration_id)
+            writer.checkpoint = functools.partial(self.checkpoint, self.id)
         try:
             if (plan.discards or plan.new_version) and self.checkpoint is not None:
                 # Again, right before the writes a rollback cannot undo: the tag writes above
@@ -449,9 +448,7 @@ class _Update:
             writer.delete_all(deletes)
             self._associations(writer.deadline)
             if plan.submit:
-                if self.checkpoint is not None:
-                    self.checkpoint(self.id)
-                version = _submit(sms, self.id, writer)
+                version = _submit(sms, self.id, writer, writer.checkpoint)
             described = None
             if plan.submit or plan.action != registration_plan.EDIT_DRAFT:
                 # The statuses moved: read them for the attributes.
@@ -561,9 +558,18 @@ class _Writer:
         return f"{registrations.safe_error_text(error)}; {count}"
 
 
-def _submit(sms: Any, registration_id: str, writer: _Writer) -> dict[str, Any]:
+def _submit(
+    sms: Any, registration_id: str, writer: _Writer, checkpoint: Callable[[], None] | None
+) -> dict[str, Any]:
+    """Submit, after the settle the written values need; CloudFormation is asked last.
+
+    The check comes after the settle, right before the submit: a sibling failing during the
+    settle would otherwise see a registration submitted during its rollback.
+    """
     if writer.written:
         time.sleep(SUBMIT_SETTLE_SECONDS)
+    if checkpoint is not None:
+        checkpoint()
     submitted = registrations.submit(sms, registration_id, writer.deadline)
     logger.info(
         "submitted registration %s version %s: %s",

@@ -265,3 +265,19 @@ def test_found_a_late_copy_of_an_old_update_deletes_the_attachment_the_stack_hol
             ("deploy_then_fail", {"declaration": "base", "opt_in": "png"}),
         ],
     )
+
+
+def test_found_a_sibling_failing_during_the_settle_before_a_submit(
+    history_env: HistoryEnv,
+) -> None:
+    """Found by review (issue 15): the last check before a submit ran before the 2 s settle
+    the written values need, so a sibling failing during the settle saw the registration
+    submitted during its rollback. Broke (d). The runtimes shorten the settle to nothing, and
+    the settle makes no call a pinned point could hold, so no history could reach it; here the
+    sibling starts once every field write is made and the settle is the shipped one. The
+    handler now asks CloudFormation after the settle, right before the submit.
+    """
+    replay(
+        history_env,
+        [("deploy_sibling_fails_during_the_settle", {"declaration": "edited", "opt_in": "png"})],
+    )
