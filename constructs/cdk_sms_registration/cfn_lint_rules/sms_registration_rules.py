@@ -74,14 +74,20 @@ def _tags(reserved_key_pattern: str) -> dict[str, Any]:
     }
 
 
+#: What every custom resource of the provider takes: its ServiceToken and CloudFormation's
+#: ServiceTimeout (seconds).
+_PROVIDER_PROPERTIES: dict[str, Any] = {
+    "ServiceToken": {"type": "string"},
+    "ServiceTimeout": {"type": "integer", "minimum": 1, "maximum": 3600},
+}
+
 #: An attachment's properties as a JSON schema; each keyword mirrors a rule of the provider.
 ATTACHMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["ServiceToken", "AttachmentUrl"],
     "properties": {
-        "ServiceToken": {"type": "string"},
-        "ServiceTimeout": {"type": "integer", "minimum": 1, "maximum": 3600},
+        **_PROVIDER_PROPERTIES,
         "AttachmentUrl": {
             "type": "string",
             "maxLength": 2048,
@@ -102,8 +108,7 @@ REGISTRATION_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["ServiceToken", "RegistrationType"],
     "properties": {
-        "ServiceToken": {"type": "string"},
-        "ServiceTimeout": {"type": "integer", "minimum": 1, "maximum": 3600},
+        **_PROVIDER_PROPERTIES,
         "RegistrationType": {"type": "string", "pattern": r"^[A-Za-z0-9_]{1,64}$"},
         "Fields": {
             "type": ["array", "string"],
