@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from cdk_sms_registration_handler import registration_contract
+from cdk_sms_registration_handler import brand_profile_contract, registration_contract
 from cdk_sms_registration_handler import resource_contract as contract
 
 from .conftest import REPO
@@ -315,3 +315,83 @@ def test_a_wrong_getatt_name_on_either_type_fails_and_suggests_the_right_one(
         messages
     )
     assert [f for f in _lint(broken, with_rule=False) if f["Rule"]["Id"].startswith("E9")] == []
+
+
+# Custom::SmsBrandProfile (E9104) -----------------------------------------------------------
+
+
+def _profile(**properties: Any) -> dict[str, Any]:
+    return {
+        "Type": brand_profile_contract.RESOURCE_TYPE,
+        "Properties": {"ServiceToken": TOKEN, "BrandProfileName": "example-corp", **properties},
+    }
+
+
+_LOGO = {"Name": "logo", "Type": "IMAGE", "AttachmentUrl": "s3://docs/logo.png"}
+
+
+@pytest.mark.parametrize(
+    ("properties", "flagged"),
+    [
+        ({"BrandProfileName": "   "}, "BrandProfileName"),
+        ({"BrandProfileName": "a/b"}, "BrandProfileName"),
+        ({"Atributes": []}, "Atributes"),
+        ({"Attributes": {"legalName": "x"}}, "Attributes"),
+        ({"Attributes": [{"Name": "legalName"}]}, "Attributes"),
+        (
+            {"Attributes": [{"Name": "a", "Text": "x", "AttachmentUrl": "s3://b/k.pdf"}]},
+            "Attributes",
+        ),
+        ({"Attributes": [{"Name": "a", "AttachmentUrl": "s3://b/k.pdf"}]}, "Attributes"),
+        ({"Attributes": [{**_LOGO, "Type": "PICTURE"}]}, "Attributes"),
+        ({"Attributes": [{**_LOGO, "AttachmentUrl": "https://b/k.png"}]}, "Attributes"),
+        ({"Attributes": [{"Name": "a", "Text": ""}]}, "Attributes"),
+        ({"Attributes": [{"Name": "a", "Value": "x"}]}, "Attributes"),
+        ({"DeletionProtection": "yes"}, "DeletionProtection"),
+        ({"Tags": [{"Key": f"k{i}", "Value": "v"} for i in range(50)]}, "Tags"),
+        ({"Tags": [{"Key": "cdk-sms-registration:owner", "Value": "x"}]}, "Tags"),
+    ],
+)
+def test_broken_brand_profile_fails_and_a_good_neighbour_passes(
+    tmp_path: Path, properties: dict[str, Any], flagged: str
+) -> None:
+    template = tmp_path / "template.json"
+    good = _profile(
+        Attributes=[
+            {"Name": "legalName", "Text": "Example Corp", "Description": "", "Category": "c"},
+            _LOGO,
+            {**_LOGO, "Name": "loa", "Type": "DOCUMENT", "AttachmentVersionId": "v1"},
+        ],
+        DeletionProtection="true",
+        ServiceTimeout=1200,
+        Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(49)],
+    )
+    resources = {"Good": good, "Empty": _profile(Attributes=""), "Broken": _profile(**properties)}
+    template.write_text(json.dumps({"Resources": resources}))
+
+    findings = _lint(template)
+
+    assert findings, "nothing flagged"
+    assert {f["Rule"]["Id"] for f in findings} == {"E9104"}
+    assert {tuple(f["Location"]["Path"][:4]) for f in findings} == {
+        ("Resources", "Broken", "Properties", flagged)
+    }
+
+
+def test_brand_profile_schema_follows_the_contract() -> None:
+    rule = _rule_module()
+    schema = rule.BRAND_PROFILE_SCHEMA
+    c = brand_profile_contract
+    assert rule.BRAND_PROFILE_TYPE == c.RESOURCE_TYPE
+    assert rule.ATTRIBUTES[c.RESOURCE_TYPE] == c.ATTRIBUTE_NAMES_OUT
+    assert set(schema["properties"]) == set(c.KNOWN_PROPERTIES)
+    assert set(schema["required"]) == {c.SERVICE_TOKEN, c.BRAND_PROFILE_NAME}
+    entry = schema["properties"][c.ATTRIBUTES]["items"]
+    assert set(entry["properties"]) == set(c.ATTRIBUTE_KEYS)
+    assert entry["properties"][c.ATTRIBUTE_TYPE]["enum"] == list(c.ATTRIBUTE_TYPES)
+    assert entry["properties"][c.ATTRIBUTE_TEXT]["maxLength"] == c.MAX_TEXT_CHARS
+    assert entry["properties"][c.ATTRIBUTE_NAME]["maxLength"] == c.MAX_ATTRIBUTE_NAME_CHARS
+    assert entry["properties"][c.ATTRIBUTE_DESCRIPTION]["maxLength"] == c.MAX_DESCRIPTION_CHARS
+    assert entry["properties"][c.ATTRIBUTE_CATEGORY]["maxLength"] == c.MAX_CATEGORY_CHARS
+    assert schema["properties"][c.BRAND_PROFILE_NAME]["maxLength"] == c.MAX_PROFILE_NAME_CHARS
+    assert schema["properties"][c.TAGS]["maxItems"] == c.MAX_USER_TAGS

@@ -1,4 +1,4 @@
-"""Declarative AWS End User Messaging SMS registration attachments for the AWS CDK.
+"""AWS End User Messaging SMS registrations, attachments and brand profiles for the AWS CDK.
 
 The CDK parts are imported on first use (PEP 562), so ``python -m cdk_sms_registration check``
 and ``from cdk_sms_registration import AttachmentValidationError`` start neither the CDK nor
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from cdk_sms_registration_handler.brand_profile_contract import BrandProfileValidationError
 from cdk_sms_registration_handler.document_rules import (
     DEFAULT_MAX_SIZE_BYTES,
     AttachmentValidationError,
@@ -21,6 +22,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from .attachment import IRegistrationAttachment, RegistrationAttachment
+    from .brand_profile import BrandAttribute, BrandAttributeValue, BrandProfile, IBrandProfile
     from .definitions import RegistrationDefinitions
     from .provider import RegistrationAttachmentProvider
     from .registration import IRegistration, Registration
@@ -35,10 +37,15 @@ if TYPE_CHECKING:
 # and docs show it as cdk_sms_registration.AttachmentValidationError.
 AttachmentValidationError.__module__ = __name__
 RegistrationValidationError.__module__ = __name__
+BrandProfileValidationError.__module__ = __name__
 
 #: Public name -> the submodule that defines it (imported on first access).
 _LAZY = {
     "AttachmentSource": ".source",
+    "BrandAttribute": ".brand_profile",
+    "BrandAttributeValue": ".brand_profile",
+    "BrandProfile": ".brand_profile",
+    "IBrandProfile": ".brand_profile",
     "IRegistrationAttachment": ".attachment",
     "RegistrationAttachment": ".attachment",
     "RegistrationAttachmentProvider": ".provider",
@@ -56,6 +63,11 @@ __all__ = [
     "SERVICE_TOKEN_EXPORT_NAME",
     "AttachmentSource",
     "AttachmentValidationError",
+    "BrandAttribute",
+    "BrandAttributeValue",
+    "BrandProfile",
+    "BrandProfileValidationError",
+    "IBrandProfile",
     "IRegistration",
     "IRegistrationAttachment",
     "Registration",

@@ -49,6 +49,9 @@ FIXED_POLICY_CHARS = 3_000
 #: The registration statements, added only to stacks with registrations (measured: about
 #: 2,850 characters as the template holds them, before CloudFormation resolves the ARNs).
 REGISTRATION_POLICY_CHARS = 3_500
+#: The brand profile statements, added only to stacks with a brand profile (measured: about
+#: 1,900 characters as the template holds them).
+BRAND_PROFILE_POLICY_CHARS = 2_500
 #: Unresolved bucket names are estimated at S3's maximum length, keys at a long path.
 _TOKEN_BUCKET_CHARS = 63
 _TOKEN_KEY_CHARS = 200
@@ -89,6 +92,23 @@ REGISTRATION_WRITE_ACTIONS = [
     "sms-voice:DiscardRegistrationVersion",
     "sms-voice:DeleteRegistration",
     "sms-voice:UntagResource",
+]
+#: Brand profile reads (``brand-profile/*``) stay unconditioned, like the other reads.
+BRAND_PROFILE_READ_ACTIONS = [
+    "end-user-messaging:GetBrandProfile",
+    "end-user-messaging:ListBrandProfileAttributes",
+    "end-user-messaging:GetBrandProfileAttribute",
+    "end-user-messaging:ListTagsForResource",
+]
+#: Brand profile writes only on profiles that carry the handler's owner tag; TagResource has
+#: statements of its own (the owner tag is set once, at create, and never rewritten).
+BRAND_PROFILE_WRITE_ACTIONS = [
+    "end-user-messaging:UpdateBrandProfile",
+    "end-user-messaging:DeleteBrandProfile",
+    "end-user-messaging:CreateBrandProfileAttributes",
+    "end-user-messaging:UpdateBrandProfileAttribute",
+    "end-user-messaging:DeleteBrandProfileAttribute",
+    "end-user-messaging:UntagResource",
 ]
 #: What a registration may be associated with, besides another owner-tagged registration: the
 #: Service Authorization Reference lists PhoneNumber (and RcsAgent, which the handler does not
@@ -380,6 +400,80 @@ class RegistrationAttachmentProvider(Construct):
             "registrations of this account and region",
         )
 
+    def enable_brand_profiles(self) -> None:
+        """Let the handler manage brand profiles too; once, only for stacks that have one."""
+        if getattr(self, "_brand_profiles_enabled", False):
+            return
+        self._brand_profiles_enabled = True
+        stack = Stack.of(self)
+        profiles_arn = stack.format_arn(
+            service="end-user-messaging", resource="brand-profile", resource_name="*"
+        )
+        owner_tagged = {"Null": {f"aws:ResourceTag/{OWNER_TAG_KEY}": "false"}}
+        self.policy.add_statements(
+            # CreateBrandProfile has no resource type: "*", narrowed to the handler's own
+            # tagged requests (every profile it creates carries the owner mark).
+            iam.PolicyStatement(
+                sid="CreateTaggedBrandProfiles",
+                actions=["end-user-messaging:CreateBrandProfile"],
+                resources=["*"],
+                conditions={"Null": {f"aws:RequestTag/{OWNER_TAG_KEY}": "false"}},
+            ),
+            # Tagging on create may need TagResource too, on the new, untagged profile; the
+            # condition keeps it from re-marking a profile that already has an owner.
+            iam.PolicyStatement(
+                sid="TagBrandProfileOnCreate",
+                actions=["end-user-messaging:TagResource"],
+                resources=[profiles_arn],
+                conditions={
+                    "Null": {
+                        f"aws:RequestTag/{OWNER_TAG_KEY}": "false",
+                        f"aws:ResourceTag/{OWNER_TAG_KEY}": "true",
+                    }
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ReadBrandProfiles",
+                actions=BRAND_PROFILE_READ_ACTIONS,
+                resources=[profiles_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ChangeOwnBrandProfiles",
+                actions=BRAND_PROFILE_WRITE_ACTIONS,
+                resources=[profiles_arn],
+                conditions=owner_tagged,
+            ),
+            iam.PolicyStatement(
+                sid="RetagOwnBrandProfiles",
+                actions=["end-user-messaging:TagResource"],
+                resources=[profiles_arn],
+                conditions={
+                    **owner_tagged,
+                    "ForAllValues:StringNotEquals": {"aws:TagKeys": [OWNER_TAG_KEY]},
+                },
+            ),
+            iam.PolicyStatement(
+                sid="KeepBrandProfileOwnerTag",
+                effect=iam.Effect.DENY,
+                actions=["end-user-messaging:UntagResource"],
+                resources=[profiles_arn],
+                conditions={"ForAnyValue:StringEquals": {"aws:TagKeys": [OWNER_TAG_KEY]}},
+            ),
+        )
+        acknowledge_wildcard_resource(
+            self.policy,
+            "*",
+            "CreateRegistrationAttachment, CreateRegistration, CreateBrandProfile and the "
+            "registration definition reads have no resource type, so IAM takes only Resource "
+            "'*'; every create carries a Null condition on the handler's own request tag",
+        )
+        acknowledge_wildcard_resource(
+            self.policy,
+            profiles_arn,
+            "the service assigns brand profile IDs at deploy time; writes need the handler's "
+            "owner tag",
+        )
+
     @property
     def service_token(self) -> str:
         """The ServiceToken of every attachment: the function's ARN."""
@@ -431,6 +525,7 @@ class RegistrationAttachmentProvider(Construct):
             FIXED_POLICY_CHARS
             + self._object_grant_chars
             + (REGISTRATION_POLICY_CHARS if registrations else 0)
+            + (BRAND_PROFILE_POLICY_CHARS if getattr(self, "_brand_profiles_enabled", False) else 0)
         )
 
     def _grant_key(self, key: kms.IKey | None) -> None:

@@ -28,6 +28,7 @@ from cdk_sms_registration_handler.registration_contract import (
 from cdk_sms_registration_handler.registration_rules import problem_lines
 
 from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
+from .brand_profile import BrandAttributeValue
 from .definitions import RegistrationDefinitions
 from .late_checks import LateValidation, SynthTags, check_removal_policy
 from .provider import RegistrationAttachmentProvider, service_token_problem
@@ -38,7 +39,7 @@ from .status_events import status_change_rule
 KEPT_REFERENCE_WARNING = "cdk-sms-registration:retainedRegistrationReferencesDeletedAttachment"
 
 #: What a field of ``Registration(fields=...)`` may be.
-FieldInput = str | Sequence[str] | IRegistrationAttachment | AttachmentSource
+FieldInput = str | Sequence[str] | IRegistrationAttachment | AttachmentSource | BrandAttributeValue
 
 
 @runtime_checkable
@@ -100,6 +101,18 @@ class _ImportedRegistration(Resource):
         return status_change_rule(
             self, id, self._registration_id, target=target, description=description
         )
+
+
+@jsii.implements(IValidation)
+class _ProfileValueProblems:
+    """Fails the synth for rules that brand profile values break (under this construct)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self._problems = problems
+
+    def validate(self) -> list[str]:
+        """The problems, each naming field paths and the profile attributes."""
+        return list(self._problems)
 
 
 def _deleted_with_stack(resource: CfnResource) -> bool:
@@ -202,7 +215,9 @@ class Registration(Resource):
             the service defines the field as SELECT; a list or tuple of ``str`` is SELECT
             choices; a ``RegistrationAttachment`` (or any ``IRegistrationAttachment``) is an
             ATTACHMENT; an ``AttachmentSource`` makes a child ``RegistrationAttachment`` for
-            the field, with the registration's removal policy. Checked on deploy, before any
+            the field, with the registration's removal policy; ``profile.attribute(name)``
+            of a ``BrandProfile`` is that attribute's text, or its document as an
+            ATTACHMENT. Checked on deploy, before any
             write, against the service's own field definitions.
         :param associations: resource IDs (phone number, sender ID or registration) to
             associate before submitting.
@@ -230,6 +245,10 @@ class Registration(Resource):
         self._tags = SynthTags(contract, tags, property_name=f"{where}: tags")
         #: Attachments of this app the fields reference, by field path.
         self._attachments: dict[str, RegistrationAttachment] = {}
+        #: Fields whose value is a brand profile's attribute, by field path.
+        self._from_profiles: dict[str, BrandAttributeValue] = {}
+        #: Rule problems of profile values: reported at synth with every other registration's.
+        self._profile_problems: list[str] = []
         rendered_fields = [
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
@@ -264,6 +283,7 @@ class Registration(Resource):
             self._resource.add_resource_dependency(provider.policy_resource)
         self.node.add_validation(LateValidation(self._tags, self._resource))
         self.node.add_validation(_KeptReferences(self))
+        self.node.add_validation(_ProfileValueProblems(self._profile_problems))
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """Set the removal policy after construction: RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE.
@@ -283,6 +303,15 @@ class Registration(Resource):
         where = f'{self.node.path}: fields["{path}"]'
         if not Token.is_unresolved(path):
             contract.check_field_path(path, where)
+        if isinstance(value, BrandAttributeValue):
+            # The profile's value itself: a change to it is an Update of this registration.
+            self._from_profiles[path] = value
+            if value.source is not None:
+                return self._field(path, value.source, policy)
+            try:
+                return self._field(path, value.text, policy)
+            except RegistrationValidationError as error:
+                raise RegistrationValidationError(f"{error} (from {value.described})") from None
         if isinstance(value, AttachmentSource):
             # The attachment shares the registration's fate: a retained registration keeps
             # referencing it, so it must not be deleted either.
@@ -344,6 +373,8 @@ class Registration(Resource):
         for path, value in fields.items():
             if Token.is_unresolved(path):
                 continue
+            if isinstance(value, BrandAttributeValue):
+                value = value.source if value.source is not None else str(value.text)
             if isinstance(value, (AttachmentSource, IRegistrationAttachment)):
                 values[path] = FieldValue(path, attachment_id="attachment")
             elif isinstance(value, str):
@@ -365,12 +396,24 @@ class Registration(Resource):
         problems = definitions.check(registration_type, values, submit=submit, unknown=unknown)
         if problems:
             count = len({problem.path for problem in problems})
-            details = "\n".join(f"  {line}" for line in problem_lines(problems))
-            raise RegistrationValidationError(
-                f"{where}: {count} field{'s break' if count != 1 else ' breaks'} the rules of "
+            lines = [
+                f"{line} (from {self._from_profiles[problem.path].described})"
+                if problem.path in self._from_profiles
+                else line
+                for problem, line in zip(problems, problem_lines(problems), strict=True)
+            ]
+            details = "\n".join(f"  {line}" for line in lines)
+            message = (
+                f"{count} field{'s break' if count != 1 else ' breaks'} the rules of "
                 f"{registration_type} (definitions from {definitions.source}, "
                 f"{definitions.region}, taken {definitions.taken_at}):\n{details}"
             )
+            if any(problem.path in self._from_profiles for problem in problems):
+                # One bad profile value breaks every registration that uses it: reported at
+                # synth for each of them together, not only for the first one constructed.
+                self._profile_problems.append(message)
+                return
+            raise RegistrationValidationError(f"{where}: {message}")
 
     def _associations(self, associations: Sequence[str]) -> list[str]:
         where = f"{self.node.path}: associations"

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from cdk_sms_registration_handler.document_rules import (
     AttachmentValidationError,
+    DocumentType,
     check_document_without_size_limit,
     check_size,
     missing_file_message,
@@ -55,8 +56,8 @@ class AttachmentSource(abc.ABC):
                 f"build it from your app's file: Path(__file__).parent / {path!r}"
             )
         facts = read_local_facts(path)
-        check_document_without_size_limit(facts)
-        return _FileSource(os.path.abspath(path), facts.size_bytes)
+        document_type = check_document_without_size_limit(facts)
+        return _FileSource(os.path.abspath(path), facts.size_bytes, document_type)
 
     @staticmethod
     def from_bucket(
@@ -101,15 +102,25 @@ class AttachmentSource(abc.ABC):
             raise AttachmentValidationError("from_bucket version_id: must not be empty")
         return _BucketSource(bucket, key, version_id)
 
+    @property
+    @abc.abstractmethod
+    def document_type(self) -> DocumentType | None:
+        """PDF, JPEG or PNG: a file's by its content, an object's by its key (None: a token)."""
+
     @abc.abstractmethod
     def bind(self, scope: Construct, max_size_bytes: int) -> BoundSource:
         """Make the source concrete inside ``scope``; checks that need the size limit run here."""
 
 
 class _FileSource(AttachmentSource):
-    def __init__(self, path: str, size_bytes: int) -> None:
+    def __init__(self, path: str, size_bytes: int, document_type: DocumentType) -> None:
         self._path = path
         self._size_bytes = size_bytes
+        self._document_type = document_type
+
+    @property
+    def document_type(self) -> DocumentType | None:
+        return self._document_type
 
     def bind(self, scope: Construct, max_size_bytes: int) -> BoundSource:
         check_size(self._path, self._size_bytes, max_size_bytes)
@@ -126,6 +137,10 @@ class _BucketSource(AttachmentSource):
         self._bucket = bucket
         self._key = key
         self._version_id = version_id
+
+    @property
+    def document_type(self) -> DocumentType | None:
+        return None if Token.is_unresolved(self._key) else type_for_name(self._key)
 
     def bind(self, scope: Construct, max_size_bytes: int) -> BoundSource:
         return BoundSource(

@@ -1,4 +1,4 @@
-"""Lambda entry point: ``Custom::SmsRegistrationAttachment`` and ``Custom::SmsRegistration``.
+"""Lambda entry point of the three custom resource types (attachments, registrations, profiles).
 
 crhelper answers CloudFormation (the ResponseURL PUT, FAILED on any exception, FAILED just
 before the Lambda deadline). This module only dispatches: one function per request type picks
@@ -22,6 +22,8 @@ from crhelper import CfnResource
 
 from . import lifecycle_guard
 from .attachment_lifecycle import AttachmentLifecycle
+from .brand_profile_contract import RESOURCE_TYPE as BRAND_PROFILE_TYPE
+from .brand_profile_lifecycle import BrandProfileLifecycle
 from .lifecycle_guard import Lifecycle
 from .registration_contract import RESOURCE_TYPE as REGISTRATION_TYPE
 from .registration_lifecycle import RegistrationLifecycle
@@ -39,6 +41,7 @@ helper = CfnResource(json_logging=False, log_level="INFO", boto_level="ERROR", s
 LIFECYCLES: dict[str, Lifecycle] = {
     ATTACHMENT_TYPE: AttachmentLifecycle(),
     REGISTRATION_TYPE: RegistrationLifecycle(),
+    BRAND_PROFILE_TYPE: BrandProfileLifecycle(),
 }
 
 
@@ -84,17 +87,17 @@ def _lifecycle(event: dict[str, Any]) -> Lifecycle:
 
 @helper.create
 def on_create(event: dict[str, Any], context: Any) -> str:
-    """Create, for either resource type."""
+    """Create, for any resource type."""
     return lifecycle_guard.create(_lifecycle(event), helper, event, context, _client)
 
 
 @helper.update
 def on_update(event: dict[str, Any], context: Any) -> str:
-    """Update, for either resource type."""
+    """Update, for any resource type."""
     return lifecycle_guard.update(_lifecycle(event), helper, event, context, _client)
 
 
 @helper.delete
 def on_delete(event: dict[str, Any], context: Any) -> str:
-    """Delete, for either resource type."""
+    """Delete, for any resource type."""
     return lifecycle_guard.delete(_lifecycle(event), helper, event, context, _client)

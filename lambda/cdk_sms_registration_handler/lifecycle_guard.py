@@ -55,6 +55,9 @@ ROLLBACK_PHASES = frozenset(
         "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
     }
 )
+#: How often a lifecycle writing many values in a forward Update asks CloudFormation again
+#: (``Request.checkpoint``), so that a cancelled Update stops soon while its rollback runs.
+CHECKPOINT_EVERY_SECONDS = 5.0
 #: What CloudFormation makes up for a cancelled Create: ``<stack>-<logical ID...>-<random>``.
 _CLOUDFORMATION_PLACEHOLDER = re.compile(r"[A-Za-z0-9-]+-[A-Z0-9]{12,13}")
 

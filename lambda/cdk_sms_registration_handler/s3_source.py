@@ -84,3 +84,23 @@ def _require_current_version(s3: Any, spec: AttachmentSpec, deadline: Deadline) 
             f"{spec.display_name}: not the current version ({current} is); the service reads "
             "the current version of s3://bucket/key"
         )
+
+
+def read_document(s3: Any, spec: AttachmentSpec, deadline: Deadline, max_bytes: int) -> bytes:
+    """The whole object, at most ``max_bytes`` (a brand profile sends the body itself).
+
+    Checked first with ``check_source``; read whole into memory, one document at a time.
+    """
+    version_args = {"VersionId": spec.version_id} if spec.version_id else {}
+    try:
+        body: bytes = call_with_retries(
+            lambda: s3.get_object(Bucket=spec.bucket, Key=spec.key, **version_args)["Body"].read(
+                max_bytes + 1
+            ),
+            deadline,
+            what="s3:GetObject",
+        )
+    except ClientError as error:
+        raise _explain(error, spec) from error
+    check_size(spec.url, len(body), max_bytes)
+    return body

@@ -1,4 +1,4 @@
-"""cfn-lint rules E9101 and E9102: the properties of this library's two custom resource types.
+"""cfn-lint rules E9101, E9102 and E9104: the properties of this library's custom resource types.
 
 cfn-lint accepts any property on a ``Custom::`` type, and ``--registry-schemas`` does not apply
 to them, so a typo such as ``AttachmentURL`` or ``RegistrationTyp`` would pass the lint and fail
@@ -12,7 +12,11 @@ properties, value syntax and the tag limits.
   type's syntax, each ``Fields`` entry a ``Path`` with exactly one of ``Text``, ``Choices`` or
   ``AttachmentId``, ``Associations`` IDs, ``Submit`` true or false. Whether a path exists and
   a value fits the field is the service's to say: the provider checks that on deploy.
-- E9103 ``Fn::GetAtt`` on either type names one of its attributes (cfn-lint lets any name
+- E9104 ``Custom::SmsBrandProfile``: ``ServiceToken`` and ``BrandProfileName`` required, the
+  name's syntax, each ``Attributes`` entry a ``Name`` with exactly one of ``Text`` or
+  ``AttachmentUrl`` (then ``Type`` IMAGE or DOCUMENT), ``DeletionProtection`` true or false,
+  at most 49 tags.
+- E9103 ``Fn::GetAtt`` on any of the types names one of its attributes (cfn-lint lets any name
   through on a ``Custom::`` type; a wrong one fails only when CloudFormation resolves it).
 
 The file ships in the package: ``python -m cdk_sms_registration cfn-lint-rules`` prints its
@@ -34,6 +38,7 @@ from cfnlint.rules.jsonschema.CfnLintJsonSchema import CfnLintJsonSchema
 
 ATTACHMENT_TYPE = "Custom::SmsRegistrationAttachment"
 REGISTRATION_TYPE = "Custom::SmsRegistration"
+BRAND_PROFILE_TYPE = "Custom::SmsBrandProfile"
 #: The Fn::GetAtt names of each type (tests keep them equal to the handler's contracts).
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     ATTACHMENT_TYPE: (
@@ -49,14 +54,15 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "VersionNumber",
         "VersionStatus",
     ),
+    BRAND_PROFILE_TYPE: ("BrandProfileId", "BrandProfileArn"),
 }
 
 
-def _tags(reserved_key_pattern: str) -> dict[str, Any]:
-    """The Tags property: 199 user tags (the handler keeps one), no aws: or reserved keys."""
+def _tags(reserved_key_pattern: str, max_items: int = 199) -> dict[str, Any]:
+    """The Tags property: user tags (the handler keeps one), no aws: or reserved keys."""
     return {
         "type": "array",
-        "maxItems": 199,
+        "maxItems": max_items,
         "items": {
             "type": "object",
             "additionalProperties": False,
@@ -153,6 +159,50 @@ REGISTRATION_SCHEMA: dict[str, Any] = {
 }
 
 
+_NAME = r"^(?=.*[A-Za-z0-9_-])[A-Za-z0-9_ -]+$"
+_BOOLEAN = {
+    "type": ["boolean", "string"],
+    "pattern": r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?\s*$",
+}
+
+#: A brand profile's properties as a JSON schema; each keyword mirrors a rule of the provider.
+BRAND_PROFILE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["ServiceToken", "BrandProfileName"],
+    "properties": {
+        **_PROVIDER_PROPERTIES,
+        "BrandProfileName": {"type": "string", "maxLength": 64, "pattern": _NAME},
+        "Attributes": {
+            "type": ["array", "string"],
+            "maxLength": 0,  # the one string the provider accepts: "" (no attributes)
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["Name"],
+                "properties": {
+                    "Name": {"type": "string", "maxLength": 256, "pattern": _NAME},
+                    "Type": {"type": "string", "enum": ["TEXT", "IMAGE", "DOCUMENT"]},
+                    "Text": {"type": "string", "minLength": 1, "maxLength": 4096},
+                    "AttachmentUrl": {
+                        "type": "string",
+                        "maxLength": 2048,
+                        "pattern": r"^s3://[^/\s]+/\S+$",
+                    },
+                    "AttachmentVersionId": {"type": "string", "minLength": 1},
+                    "Description": {"type": "string", "maxLength": 1024},
+                    "Category": {"type": "string", "minLength": 1, "maxLength": 64},
+                },
+                "requiredXor": ["Text", "AttachmentUrl"],
+                "dependentRequired": {"AttachmentUrl": ["Type"]},
+            },
+        },
+        "DeletionProtection": _BOOLEAN,
+        "Tags": _tags(r"(?!cdk-sms-registration:)", max_items=49),
+    },
+}
+
+
 class _CustomResourceProperties(CfnLintJsonSchema):
     """Checks the properties of every resource of ``resource_type`` against ``schema``."""
 
@@ -211,14 +261,28 @@ class SmsRegistrationProperties(_CustomResourceProperties):
     schema = REGISTRATION_SCHEMA
 
 
+class SmsBrandProfileProperties(_CustomResourceProperties):
+    """Validate Custom::SmsBrandProfile properties against the resource reference."""
+
+    id = "E9104"
+    shortdesc = "Custom::SmsBrandProfile properties are valid"
+    description = (
+        "Property names, required properties, the profile's name, Attributes entries, "
+        "DeletionProtection and tags of Custom::SmsBrandProfile, as the provider checks them "
+        "before any write"
+    )
+    resource_type = BRAND_PROFILE_TYPE
+    schema = BRAND_PROFILE_SCHEMA
+
+
 class SmsRegistrationAttributes(CloudFormationLintRule):
     """Fn::GetAtt on this library's custom types names an attribute the provider returns."""
 
     id = "E9103"
-    shortdesc = "Fn::GetAtt of a Custom::SmsRegistration* resource names a real attribute"
+    shortdesc = "Fn::GetAtt of a Custom::Sms* resource of this library names a real attribute"
     description = (
-        "The attributes of Custom::SmsRegistrationAttachment and Custom::SmsRegistration, "
-        "which cfn-lint does not know for custom types"
+        "The attributes of Custom::SmsRegistrationAttachment, Custom::SmsRegistration and "
+        "Custom::SmsBrandProfile, which cfn-lint does not know for custom types"
     )
     source_url = _CustomResourceProperties.source_url
     tags: ClassVar[list[str]] = ["resources", "custom", "functions"]
