@@ -125,6 +125,9 @@ def test_every_acknowledgment_has_a_reason(assemblies: dict[str, Path]) -> None:
         "<AWS::AccountId>:sender-id/*]",
         "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:"
         "<AWS::Region>:<AWS::AccountId>:stack/*]",
+        # The shared provider serves brand profiles too.
+        "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:end-user-messaging:"
+        "<AWS::Region>:<AWS::AccountId>:brand-profile/*]",
     }
     assert all(len(reason) > 40 for reason in found.values())
 

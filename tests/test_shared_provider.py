@@ -65,15 +65,16 @@ def test_reads_only_the_listed_objects(shared: dict[str, Any]) -> None:
         )
         assert not any(action in ("s3:*", "*") for action in actions)
         if statement["Resource"] == "*":
-            # Only actions without a resource type, and both creates under a tag condition.
+            # Only actions without a resource type, and every create under a tag condition.
             assert set(actions) <= {
                 "sms-voice:CreateRegistrationAttachment",
                 "sms-voice:CreateRegistration",
                 "sms-voice:DescribeRegistrationFieldDefinitions",
                 "sms-voice:DescribeRegistrationSectionDefinitions",
                 "sms-voice:DescribeRegistrationTypeDefinitions",
+                "end-user-messaging:CreateBrandProfile",
             }
-            if any(action.startswith("sms-voice:Create") for action in actions):
+            if any(":Create" in action for action in actions):
                 assert "Null" in statement["Condition"]
 
 

@@ -73,8 +73,10 @@ class SharedProviderStack(Stack):
             "the shared provider serves templates of every stack in its account and region; it "
             "only describes a request's own stack (read-only) to tell whether it is still awaited",
         )
-        # Hand-written templates may declare Custom::SmsRegistration with the same token.
+        # Hand-written templates may declare Custom::SmsRegistration and Custom::SmsBrandProfile
+        # with the same token.
         provider.enable_registrations()
+        provider.enable_brand_profiles()
         provider.policy.add_statements(
             iam.PolicyStatement(
                 sid="ReadListedDocuments",
