@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from cdk_sms_registration import (
     BrandProfileValidationError,
     IBrandProfile,
     Registration,
+    RegistrationAttachmentProvider,
     RegistrationDefinitions,
 )
+from cdk_sms_registration.provider import BRAND_PROFILE_POLICY_CHARS
 from cdk_sms_registration_handler.brand_profile_contract import (
     OWNER_TAG_KEY,
     RESOURCE_TYPE,
@@ -214,3 +217,23 @@ def test_one_bad_profile_value_fails_every_registration_that_uses_it(tmp_path: P
         assert f"Profiles/{construct_id}" in message
     assert message.count('brand profile Profiles/Brand attribute "website"') == 2
     assert "example.com" not in message
+
+
+def test_brand_profile_permissions_are_added_once_and_counted(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    provider = RegistrationAttachmentProvider.of(stack)
+    before = provider.estimated_policy_chars
+    earlier = {s["Sid"] for s in stack.resolve(provider.policy.document.to_json())["Statement"]}
+    provider.enable_brand_profiles()
+    provider.enable_brand_profiles()
+    assert provider.estimated_policy_chars - before == BRAND_PROFILE_POLICY_CHARS
+    document = stack.resolve(provider.policy.document.to_json())
+    sids = [s["Sid"] for s in document["Statement"]]
+    assert sids.count("ChangeOwnBrandProfiles") == 1
+    added = sum(
+        len(json.dumps(s, separators=(",", ":")))
+        for s in document["Statement"]
+        if s["Sid"] not in earlier
+    )
+    print(f"brand profile statements: {added} characters")
+    assert added < BRAND_PROFILE_POLICY_CHARS

@@ -50,7 +50,7 @@ FIXED_POLICY_CHARS = 3_000
 #: 2,850 characters as the template holds them, before CloudFormation resolves the ARNs).
 REGISTRATION_POLICY_CHARS = 3_500
 #: The brand profile statements, added only to stacks with a brand profile (measured: about
-#: 1,900 characters as the template holds them).
+#: 2,100 characters as the template holds them).
 BRAND_PROFILE_POLICY_CHARS = 2_500
 #: Unresolved bucket names are estimated at S3's maximum length, keys at a long path.
 _TOKEN_BUCKET_CHARS = 63
