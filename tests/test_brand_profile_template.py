@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from cdk_sms_registration_handler.brand_profile_contract import (
 )
 
 from .cdk_apps import ENV, flat, resources_of_type, statement, template_of
-from .conftest import SAMPLE_PDF, SAMPLE_PNG
+from .conftest import REPO, SAMPLE_PDF, SAMPLE_PNG
 
 SECRET = "Jane Q. Private"
 
@@ -237,3 +239,39 @@ def test_brand_profile_permissions_are_added_once_and_counted(tmp_path: Path) ->
     )
     print(f"brand profile statements: {added} characters")
     assert added < BRAND_PROFILE_POLICY_CHARS
+
+
+def test_scaffolded_registrations_synthesize_with_the_real_constructs(tmp_path: Path) -> None:
+    """scaffold --brand-profile writes code the constructs take; its TODO values then fail the
+    synth-time check, each naming the profile attribute that fills the field."""
+    written = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cdk_sms_registration",
+            "scaffold",
+            "--brand-profile",
+            str(REPO / "examples" / "brand-profile-attributes.json"),
+            "--sample",
+            "US_TOLL_FREE_REGISTRATION",
+            "US_TEN_DLC_BRAND_REGISTRATION",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    code = written.replace(
+        'AttachmentSource.from_file("TODO")', f"AttachmentSource.from_file({str(SAMPLE_PNG)!r})"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "brand_registrations.py", "exec"), namespace)
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Scaffolded", env=ENV)
+    namespace["BrandRegistrations"](stack, "Brand")
+    with pytest.raises(Exception) as raised:  # CDK raises its own validation error
+        app.synth()
+    message = str(raised.value)
+    assert "Scaffolded/Brand/UsTollFreeRegistration" in message
+    assert "Scaffolded/Brand/UsTenDlcBrandRegistration" in message
+    assert "companyInfo.website: does not match the pattern" in message
+    assert 'brand profile Scaffolded/Brand/BrandProfile attribute "website"' in message

@@ -286,6 +286,20 @@ def test_every_command_works_after_a_plain_install_without_boto3(
     assert scaffolded.returncode == 0, scaffolded.stderr
     assert "SAMPLE definitions" in scaffolded.stdout
     assert '"companyInfo.companyName": "",' in scaffolded.stdout
+    assert "--brand-profile PROFILE.json" in command("scaffold", "--help").stdout
+    (tmp_path / "profile.json").write_text('["legalName", "website"]')
+    from_profile = command(
+        "scaffold",
+        "--brand-profile",
+        "profile.json",
+        "--sample",
+        "US_TOLL_FREE_REGISTRATION",
+        "US_TEN_DLC_BRAND_REGISTRATION",
+    )
+    assert from_profile.returncode == 0, from_profile.stderr
+    assert '"companyInfo.companyName": profile.attribute("legalName"),' in from_profile.stdout
+    assert from_profile.stdout.count("        Registration(\n") == 2
+    compile(from_profile.stdout, "brand_registrations.py", "exec")
     rules = Path(command("cfn-lint-rules").stdout.strip())
     assert (rules / "sms_registration_rules.py").is_file()
     written = command(

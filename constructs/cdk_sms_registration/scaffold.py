@@ -5,6 +5,10 @@ comments: REQUIRED fields first (active lines with an empty placeholder), then C
 OPTIONAL ones (commented out: uncomment the ones you need); sections in the service's order.
 The block is valid Python as printed and once the placeholders are filled. Offline: it reads
 the snapshot the ``definitions`` command wrote.
+
+``scaffold --brand-profile PROFILE.json TYPE...`` writes a Python module instead: a brand
+profile and one ``Registration`` per type, the fields its attributes map to filled with
+``profile.attribute(NAME)`` (``scaffold_profile``).
 """
 
 from __future__ import annotations
@@ -41,11 +45,28 @@ def add_parser(commands: Any) -> None:
         help="print a ready-to-edit fields={...} block for a registration type",
         description=(
             "Print a Python fields={...} block for Registration(...): every field of TYPE "
-            "with its rules as comments, REQUIRED fields first. Reads a snapshot written by "
-            "the definitions command; needs no AWS access."
+            "with its rules as comments, REQUIRED fields first. With --brand-profile, print a "
+            "Python module instead: a BrandProfile and one Registration per TYPE, each field "
+            "an attribute maps to (by name and kind) filled with profile.attribute(NAME), the "
+            "others as TODO comments. Reads a snapshot written by the definitions command; "
+            "needs no AWS access."
         ),
     )
-    parser.add_argument("type", metavar="TYPE")
+    parser.add_argument(
+        "type",
+        metavar="TYPE",
+        nargs="+",
+        help="a registration type (several only with --brand-profile)",
+    )
+    parser.add_argument(
+        "--brand-profile",
+        metavar="PROFILE.json",
+        help=(
+            "the profile's attribute names and kinds: the output of `aws end-user-messaging "
+            "list-brand-profile-attributes`, a JSON list of names, or "
+            '{"attributes": {NAME: KIND}} (values are never read)'
+        ),
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--definitions", metavar="FILE", help="a snapshot `definitions` wrote")
     source.add_argument(
@@ -56,14 +77,39 @@ def add_parser(commands: Any) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    """Print the block for the type."""
+    """Print the block for the type (or, with ``--brand-profile``, the module for the types)."""
+    types: list[str] = arguments.type
+    twice = sorted({name for name in types if types.count(name) > 1})
+    if twice:
+        raise CommandFailed(f"{', '.join(twice)} given more than once")
+    if len(types) > 1 and arguments.brand_profile is None:
+        raise CommandFailed(
+            "scaffold prints one TYPE's fields block; several TYPEs need --brand-profile "
+            "PROFILE.json (or run scaffold once per TYPE)"
+        )
     try:
+        if arguments.brand_profile is not None:
+            from . import scaffold_profile  # it imports this module's helpers
+
+            attributes = scaffold_profile.read_profile(arguments.brand_profile)
         definitions = (
-            RegistrationDefinitions.from_sample(arguments.type)
+            RegistrationDefinitions.from_sample(*types)
             if arguments.sample
             else RegistrationDefinitions.from_file(arguments.definitions)
         )
-        print(render(definitions, arguments.type))
+        if arguments.brand_profile is None:
+            print(render(definitions, types[0]))
+        else:
+            print(
+                scaffold_profile.render(
+                    definitions,
+                    types,
+                    attributes,
+                    profile_file=arguments.brand_profile,
+                    definitions_file=None if arguments.sample else arguments.definitions,
+                ),
+                end="",
+            )
     except RegistrationValidationError as error:
         raise CommandFailed(str(error)) from None
     return 0
