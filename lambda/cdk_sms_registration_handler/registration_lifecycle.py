@@ -423,6 +423,17 @@ class _Update:
                 effective = spec.values  # a new version starts empty
             # Before any write (tags included): a declaration the rules refuse writes nothing.
             _validate(definitions, effective, spec, suffix="; nothing written")
+            kept_required = sorted(set(plan.drops) - set(deletes))
+            if plan.submit and kept_required and plan.action == registration_plan.EDIT_DRAFT:
+                # The service refuses to delete a REQUIRED value, so the DRAFT still holds the
+                # one the stack declared before; submitting would send a value (perhaps an
+                # attachment this deploy deletes) that the stack no longer declares.
+                raise RegistrationFailed(
+                    f"{spec.registration_type}: {', '.join(kept_required)}: REQUIRED, and no "
+                    f"longer declared; the DRAFT of registration {self.id} still holds the "
+                    "earlier value (the service does not delete REQUIRED values) and a submit "
+                    "would send it: declare the field again, or set submit=False; nothing written"
+                )
         if self.checkpoint is not None:
             # A forward Update CloudFormation cancelled (a sibling failed) must not discard,
             # make a version or write while its rollback Update restores the registration.

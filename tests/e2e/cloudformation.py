@@ -12,7 +12,9 @@ endpoints:
   is ``AWS_ENDPOINT_URL_*``), through ``lambda_runner.py``.
 - ``StackDeployment``: provisions what custom resources need (file assets in the CDK asset
   bucket, the stack's S3 buckets and bucket policies, its functions), then plays Create, Update
-  and Delete with CloudFormation's rules: independent resources in parallel, a new physical ID
+  and Delete with CloudFormation's rules: independent resources in parallel, dependent ones in
+  dependency order (a stack update resolves a resource's properties when its turn comes, so a
+  dependency replaced earlier in the update gives its new physical ID), a new physical ID
   on Update is a replacement whose old ID is deleted in cleanup, a failed Update is rolled back
   with an Update carrying the old properties, a failed Create is rolled back with a Delete of
   the physical ID the FAILED response carried.
@@ -1415,7 +1417,7 @@ class StackDeployment:
         """
         self.provision()
         changed = {lid: dict(properties) for lid, properties in changes.items()}
-        return self._update(changed, added=[], removed=[], fail=fail_after_resources)
+        return self._update([sorted(changed)], changed.get, removed=[], fail=fail_after_resources)
 
     def deploy(
         self,
@@ -1434,42 +1436,77 @@ class StackDeployment:
         self.parameters.update(parameters or {})
         self.provision()
         new_ids = set(new_stack.custom_resources())
-        changed = {}
-        for lid in sorted(new_ids & set(self.resources)):
-            properties = self.resolved_properties(lid)
-            if properties != self.resources[lid].properties:
-                changed[lid] = properties
-        added = sorted(new_ids - set(self.resources))
         removed = sorted(set(self.resources) - new_ids)
-        return self._update(changed, added=added, removed=removed, fail=fail_after_resources)
+
+        def changed(logical_id: str) -> dict[str, Any] | None:
+            # Resolved when its wave starts: a dependency replaced by an earlier wave gives
+            # its new physical ID and attributes, and makes this resource change with it.
+            properties = self.resolved_properties(logical_id)
+            if properties == self.resources[logical_id].properties:
+                return None
+            return dict(properties)
+
+        # What the update touches: the new resources, those whose resolved properties changed,
+        # and those that name one of these (a replacement may change them). Only dependencies
+        # among them order the waves: CloudFormation does not wait for an unchanged resource.
+        touched = {lid for lid in new_ids if lid not in self.resources or changed(lid)}
+        while more := {
+            lid for lid in new_ids - touched if references(new_stack.resources[lid]) & touched
+        }:
+            touched |= more
+        return self._update(
+            self._waves(touched), changed, removed=removed, fail=fail_after_resources
+        )
 
     def _update(
         self,
-        changed: Mapping[str, dict[str, Any]],
+        waves: list[list[str]],
+        changed: Callable[[str], Mapping[str, Any] | None],
         *,
-        added: list[str],
         removed: list[str],
         fail: bool = False,
     ) -> DeployResult:
+        """Update wave by wave, as CloudFormation orders a stack update by its dependencies.
+
+        ``changed(logical_id)`` gives a resource's new properties, or None when they did not
+        change; it is asked when the resource's wave starts. A resource not in the stack yet is
+        created. The first failure cancels its wave's requests still running, no later wave
+        starts, and the update rolls back.
+        """
         before = dict(self.resources)
         self._set_stack_status("UPDATE_IN_PROGRESS")
-        answered, cancelled = self._run_wave(
-            [self.event("Update", lid, properties=props) for lid, props in changed.items()]
-            + [self.event("Create", lid) for lid in added]
-        )
-        sent = answered + cancelled
-        if fail or cancelled or any(item.status != SUCCESS for item in answered):
+        sent: list[Sent] = []
+        for wave in waves:
+            events = []
+            for lid in wave:
+                if lid not in before:
+                    events.append(self.event("Create", lid))
+                    continue
+                properties = changed(lid)
+                if properties is not None:
+                    events.append(self.event("Update", lid, properties=properties))
+            if not events:
+                continue
+            answered, cancelled = self._run_wave(events)
+            sent += answered + cancelled
+            if cancelled or any(item.status != SUCCESS for item in answered):
+                fail = True
+                break
+            for item in answered:
+                self._record(item)
+        if fail:
             self._set_stack_status("UPDATE_ROLLBACK_IN_PROGRESS")
             rollback = self._roll_back_update(sent, before)
             status = _outcome("UPDATE_ROLLBACK", rollback)
             self._set_stack_status(status)
             return DeployResult(status, sent + rollback, late=self.settle())
-        for item in sent:
-            self._record(item)
         # Cleanup: a new physical ID was a replacement, so the old resource goes now.
         self._set_stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         replaced = [
-            lid for lid in changed if self.resources[lid].physical_id != before[lid].physical_id
+            item.logical_id
+            for item in sent
+            if item.request_type == "Update"
+            and self.resources[item.logical_id].physical_id != before[item.logical_id].physical_id
         ]
         for lid in removed:
             del self.resources[lid]

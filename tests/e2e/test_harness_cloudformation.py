@@ -8,6 +8,7 @@ what it redelivers, when it gives up, and what the fake CloudFormation endpoint 
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -44,6 +45,8 @@ def handler(event, context):
         time.sleep(float(script.split(":")[1]))
         return
     physical = event.get("PhysicalResourceId", "made-" + event["LogicalResourceId"])
+    if script == "new-id":
+        physical = "made-" + event["LogicalResourceId"] + "-" + event["RequestId"][:8]
     body = {
         "Status": "FAILED" if script.startswith("fail") else "SUCCESS",
         "Reason": "scripted",
@@ -254,10 +257,8 @@ def test_a_cancelled_update_is_rolled_back_on_the_old_physical_id(play: Any) -> 
     old = deployment.physical_id("Changes")
 
     base = {"ServiceToken": deployment.resources["Changes"].properties["ServiceToken"]}
-    result = deployment._update(
-        {"Changes": {**base, "Script": "sleep:5"}, "Breaks": {**base, "Script": "fail"}},
-        added=[],
-        removed=[],
+    result = deployment.update_all(
+        {"Changes": {**base, "Script": "sleep:5"}, "Breaks": {**base, "Script": "fail"}}
     )
     assert result.status == "UPDATE_ROLLBACK_COMPLETE"
     changes = result.select("Update", "Changes")
@@ -265,4 +266,33 @@ def test_a_cancelled_update_is_rolled_back_on_the_old_physical_id(play: Any) -> 
     assert changes[1].event["PhysicalResourceId"] == old
     assert changes[1].event["ResourceProperties"]["Script"] == "ok"
     assert deployment.physical_id("Changes") == old
+    assert _problems(deployment) == []
+
+
+def test_a_stack_update_resolves_a_dependent_after_its_dependency_is_replaced(play: Any) -> None:
+    # CloudFormation orders a stack update by dependencies: Uses names Source's physical ID, so
+    # its Update waits for Source's replacement and carries the new ID; Alone, which depends on
+    # nothing in the update, runs beside Source. Resolving everything before the update (the
+    # harness once did) sent Uses the old ID, which cleanup then deleted.
+    deployment = play({"Source": "ok", "Uses": "ok", "Alone": "ok"})
+    uses = deployment.stack.resources["Uses"]["Properties"]
+    uses["Names"] = {"Ref": "Source"}
+    assert deployment.create_all().status == "CREATE_COMPLETE"
+    old_source = deployment.physical_id("Source")
+
+    new_stack = copy.copy(deployment.stack)
+    new_stack.template = copy.deepcopy(deployment.stack.template)
+    new_stack.template["Resources"]["Source"]["Properties"]["Script"] = "new-id"
+    new_stack.template["Resources"]["Alone"]["Properties"]["Script"] = "sleep:1"
+    result = deployment.deploy(new_stack)
+
+    assert result.status == "UPDATE_COMPLETE"
+    new_source = deployment.physical_id("Source")
+    assert new_source != old_source
+    update = result.one("Update", "Uses")
+    assert update.event["ResourceProperties"]["Names"] == new_source
+    assert update.event["OldResourceProperties"]["Names"] == old_source
+    order = [(sent.request_type, sent.logical_id) for sent in deployment.history]
+    assert order.index(("Update", "Uses")) > order.index(("Update", "Source"))
+    assert result.one("Delete", "Source").event["PhysicalResourceId"] == old_source
     assert _problems(deployment) == []

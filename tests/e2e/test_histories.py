@@ -281,3 +281,48 @@ def test_found_a_sibling_failing_during_the_settle_before_a_submit(
         history_env,
         [("deploy_sibling_fails_during_the_settle", {"declaration": "edited", "opt_in": "png"})],
     )
+
+
+def test_found_a_dropped_required_field_is_submitted_with_its_deleted_attachment(
+    history_env: HistoryEnv,
+) -> None:
+    """Found by the 500-history run (issue 15): the opt-in image (a REQUIRED field) is dropped
+    from a DRAFT declared with submit. The service refuses to delete a REQUIRED value, so the
+    DRAFT kept the old opt-in attachment, the handler submitted it, and cleanup deleted that
+    attachment: a version under review that names a deleted attachment and a value the stack no
+    longer declares. Broke (c). The handler now fails such an Update before any write, naming
+    the field; the rollback finds the DRAFT as it was.
+    """
+    replay(
+        history_env,
+        [
+            ("deploy", {"declaration": "address2", "opt_in": "png"}),
+            ("deploy", {"declaration": "no_submit", "opt_in": "png"}),
+            ("deploy", {"declaration": "base", "opt_in": None}),
+        ],
+    )
+
+
+def test_found_a_replaced_attachment_named_by_its_old_id_is_restored_by_no_rollback(
+    history_env: HistoryEnv,
+) -> None:
+    """Found by the 500-history run (issue 15): the opt-in image is replaced (PNG to PDF) in the
+    same update as a type change back to toll-free. The harness resolved every property before
+    the update, so the new registration named the old attachment, which cleanup deleted; the
+    next update (its number held by the old registration, which the service would not delete)
+    failed, and its rollback could not put the deleted attachment back. Broke (c).
+
+    The harness was wrong: CloudFormation updates a resource after the dependencies it names
+    and resolves its properties then, so the registration gets the new attachment's ID. With
+    that fixed, the failed update's rollback restores the DRAFT.
+    """
+    replay(
+        history_env,
+        [
+            ("deploy", {"declaration": "base", "opt_in": "png"}),
+            ("deploy", {"declaration": "brand", "opt_in": "png"}),
+            ("deploy_then_fail", {"declaration": "brand", "opt_in": None}),
+            ("deploy", {"declaration": "no_association", "opt_in": "pdf"}),
+            ("deploy", {"declaration": "address2", "opt_in": "pdf"}),
+        ],
+    )
