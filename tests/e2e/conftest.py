@@ -8,6 +8,8 @@ Fixtures:
   must be empty after it. ``response_receiver_session`` is the raw one.
 - ``fake_cloudformation``: ``FakeCloudFormation`` (DescribeStacks, DescribeStackResource for the
   stacks being played); reset before each test, ``violations`` must be empty after it.
+- ``brand_profiles``: ``FakeBrandProfiles`` (``endusermessaging``); reset before each test,
+  ``violations`` must be empty after it. ``brand_profiles_session`` is the raw one.
 - ``iam_registry``: the harness's ``IamRegistry`` (``iam_eval``): every function the
   deployments run signs with its role's own access key, and the fakes and ``s3_iam_proxy``
   evaluate its calls against the role's policies; a denied call fails the test (a violation).
@@ -42,6 +44,7 @@ from .cloudformation import (
     StackArtifact,
     StackDeployment,
 )
+from .fake_brand_profiles import FakeBrandProfiles
 from .fake_cloudformation import FakeCloudFormation
 from .fake_sms import FakeSmsService
 from .iam_eval import IamRegistry
@@ -104,6 +107,24 @@ def sms_service(sms_service_session: FakeSmsService) -> Iterator[FakeSmsService]
     yield sms_service_session
     violations = sms_service_session.take_violations()
     sms_service_session.reset()
+    assert violations == [], "requests or responses broke the service model (or IAM's rules)"
+
+
+@pytest.fixture(scope="session")
+def brand_profiles_session(iam_registry_session: IamRegistry) -> Iterator[FakeBrandProfiles]:
+    """The fake endusermessaging endpoint for the whole session (prefer ``brand_profiles``)."""
+    with FakeBrandProfiles() as service:
+        service.iam = iam_registry_session
+        yield service
+
+
+@pytest.fixture
+def brand_profiles(brand_profiles_session: FakeBrandProfiles) -> Iterator[FakeBrandProfiles]:
+    """The fake brand profiles, reset before the test; fails it on model or IAM violations."""
+    brand_profiles_session.reset()
+    yield brand_profiles_session
+    violations = brand_profiles_session.take_violations()
+    brand_profiles_session.reset()
     assert violations == [], "requests or responses broke the service model (or IAM's rules)"
 
 
@@ -250,6 +271,7 @@ def lambda_runtime(
     tmp_path_factory: pytest.TempPathFactory,
     s3_iam_proxy_session: S3IamProxy,
     sms_service_session: FakeSmsService,
+    brand_profiles_session: FakeBrandProfiles,
     response_receiver_session: ResponseReceiver,
     fake_cloudformation_session: FakeCloudFormation,
     iam_registry_session: IamRegistry,
@@ -263,6 +285,7 @@ def lambda_runtime(
         {
             **s3_iam_proxy_session.env(),
             **sms_service_session.env(),
+            **brand_profiles_session.env(),
             **response_receiver_session.env(),
             **fake_cloudformation_session.env(),
         },

@@ -214,10 +214,18 @@ def requests_for(
     ]
     created = operation.removeprefix("Create")
     if operation.startswith("Create") and tags and not listed:
-        created_types = [t.name for t in _resource_types(service) if t.name == created]
+        # sms-voice names its types as the action does (RegistrationAttachment); newer
+        # services in kebab case (end-user-messaging's brand-profile).
+        created_types = [
+            t.name
+            for t in _resource_types(service)
+            if t.name.replace("-", "").lower() == created.lower()
+        ]
         if created_types:
             # The new resource's ID is the service's to choose; any fresh one stands for it.
-            new_arn = format_arn(service, created, region, account, f"new-{uuid.uuid4().hex}")
+            new_arn = format_arn(
+                service, created_types[0], region, account, f"new-{uuid.uuid4().hex}"
+            )
             requests.append(
                 Request(
                     f"{service}:TagResource",

@@ -17,6 +17,8 @@ from constructs import Construct
 
 from cdk_sms_registration import (
     AttachmentSource,
+    BrandAttribute,
+    BrandProfile,
     Registration,
     RegistrationAttachment,
     SharedProviderStack,
@@ -277,6 +279,61 @@ def _history_stack(app: cdk.App, name: str) -> None:
     sibling.node.add_dependency(opt_in)
 
 
+#: The brand profile stacks: one profile, two registrations of two types drawn from it.
+PROFILE = "Brand"
+PROFILE_NAME = "example-corp"
+PROFILE_REGISTRATIONS = ("TollFreeDraft", "TenDlcBrand")
+PROFILE_TEXT_V1 = {"legalName": "Example Corp", "website": "https://example.com"}
+PROFILE_TEXT_V2 = {**PROFILE_TEXT_V1, "legalName": "Example Corporation"}
+
+
+def _brand_profile_stack(app: cdk.App, name: str, texts: dict[str, str]) -> None:
+    """A profile (two TEXT attributes, a PNG logo, a PDF letter of authorization) and two DRAFT
+    registrations whose company name is the profile's legalName: V1 -> V2 changes only that."""
+    stack = cdk.Stack(app, name, env=ENV)
+    destroy = cdk.RemovalPolicy.DESTROY
+    profile = BrandProfile(
+        stack,
+        PROFILE,
+        name=PROFILE_NAME,
+        attributes={
+            **texts,
+            "logo": AttachmentSource.from_file(str(SAMPLE_PNG)),
+            "loa": BrandAttribute(
+                AttachmentSource.from_file(str(SAMPLE_PDF)),
+                description="Letter of authorization",
+                category="legal",
+            ),
+        },
+        tags={"team": "messaging"},
+        removal_policy=destroy,
+    )
+    Registration(
+        stack,
+        PROFILE_REGISTRATIONS[0],
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        fields={
+            **{k: v for k, v in REGISTRATION_FIELDS.items() if k != "companyInfo.website"},
+            "companyInfo.companyName": profile.attribute("legalName"),
+            "companyInfo.website": profile.attribute("website"),
+        },
+        submit=False,
+        removal_policy=destroy,
+    )
+    Registration(
+        stack,
+        PROFILE_REGISTRATIONS[1],
+        registration_type="US_TEN_DLC_BRAND_REGISTRATION",
+        fields={
+            "companyInfo.companyName": profile.attribute("legalName"),
+            "companyInfo.businessType": "PRIVATE_PROFIT",
+            "contactInfo.lastName": PRIVATE_NAME,
+        },
+        submit=False,
+        removal_policy=destroy,
+    )
+
+
 def build(outdir: Path) -> Path:
     """Synthesize every e2e stack into ``outdir``; returns the cloud assembly directory."""
     # The CDK CLI turns path metadata on; the harness finds resources by their construct path.
@@ -307,6 +364,8 @@ def build(outdir: Path) -> Path:
     _edit_registration_stack(app, "RegEditV3", EDIT_FIELDS_V3)
     _registration_and_photo_stack(app, "RegPhoto")
     _history_stack(app, HISTORY_STACK)
+    _brand_profile_stack(app, "ProfileV1", PROFILE_TEXT_V1)
+    _brand_profile_stack(app, "ProfileV2", PROFILE_TEXT_V2)
     SharedProviderStack(app, "SharedProvider", env=ENV)
     app.synth()
     return outdir
