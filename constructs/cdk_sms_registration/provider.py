@@ -474,6 +474,46 @@ class RegistrationAttachmentProvider(Construct):
             "owner tag",
         )
 
+    def enable_prefill(self) -> None:
+        """Let the handler prefill registration drafts from brand profiles (``brand_profile=``).
+
+        CreateRegistrationsFromBrandProfile reads the profile and makes a registration: any
+        profile of the account and region (an imported one too), since it changes none of
+        them. GetJob has no resource type. The draft the job makes is marked as the
+        handler's with TagResource, which TagRegistrationOnCreate already allows (an untagged
+        registration, the owner tag in the request). Whether the job also needs sms-voice
+        permissions of the caller is not documented: an assumption to check on a real account.
+        """
+        if getattr(self, "_prefill_enabled", False):
+            return
+        self._prefill_enabled = True
+        self.enable_registrations()
+        stack = Stack.of(self)
+        profiles_arn = stack.format_arn(
+            service="end-user-messaging", resource="brand-profile", resource_name="*"
+        )
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="PrefillFromBrandProfiles",
+                actions=["end-user-messaging:CreateRegistrationsFromBrandProfile"],
+                resources=[profiles_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadPrefillJobs", actions=["end-user-messaging:GetJob"], resources=["*"]
+            ),
+        )
+        acknowledge_wildcard_resource(
+            self.policy,
+            "*",
+            "GetJob has no resource type, so IAM takes only Resource '*' (it reads a job)",
+        )
+        acknowledge_wildcard_resource(
+            self.policy,
+            profiles_arn,
+            "a draft may be prefilled from any brand profile of the account and region, "
+            "imported ones included; the call changes no profile",
+        )
+
     @property
     def service_token(self) -> str:
         """The ServiceToken of every attachment: the function's ARN."""

@@ -28,7 +28,7 @@ from cdk_sms_registration_handler.registration_contract import (
 from cdk_sms_registration_handler.registration_rules import problem_lines
 
 from .attachment import SERVICE_TIMEOUT_SECONDS, IRegistrationAttachment, RegistrationAttachment
-from .brand_profile import BrandAttributeValue
+from .brand_profile import BrandAttributeValue, IBrandProfile
 from .definitions import RegistrationDefinitions
 from .late_checks import LateValidation, SynthTags, check_removal_policy
 from .provider import RegistrationAttachmentProvider, service_token_problem
@@ -206,6 +206,8 @@ class Registration(Resource):
         removal_policy: RemovalPolicy | None = None,
         service_token: str | None = None,
         definitions: RegistrationDefinitions | None = None,
+        brand_profile: IBrandProfile | None = None,
+        smart_match: bool | None = None,
     ) -> None:
         """Declare a registration.
 
@@ -233,6 +235,14 @@ class Registration(Resource):
             definitions``): the fields are then checked at synth by the rules the handler
             applies on deploy, and every bad field fails the synth. Values known only on deploy
             (tokens) are skipped. Without it, the fields are checked on deploy only.
+        :param brand_profile: a ``BrandProfile`` (or ``BrandProfile.from_brand_profile_id``):
+            the service makes the draft prefilled from it (CreateRegistrationsFromBrandProfile),
+            on Create only; the declared ``fields`` are then written over the draft. Before
+            associating and submitting, the handler checks the whole draft against the live
+            definitions, so a REQUIRED field the service did not fill fails the deploy, naming
+            its path. What the service maps is its own (docs/brand-profiles.md).
+        :param smart_match: with ``brand_profile``: the service's semantic field mapping
+            (default True); False maps only what matches exactly.
         """
         super().__init__(scope, construct_id)
         where = self.node.path
@@ -253,8 +263,27 @@ class Registration(Resource):
             self._field(path, value, policy) for path, value in (fields or {}).items()
         ]
         rendered_associations = self._associations(associations or ())
+        if smart_match is not None and brand_profile is None:
+            raise RegistrationValidationError(
+                f"{where}: smart_match needs brand_profile= (the profile the service prefills "
+                "the draft from)"
+            )
+        if smart_match is not None and not isinstance(smart_match, bool):
+            raise RegistrationValidationError(f"{where}: smart_match must be True or False")
+        if brand_profile is not None and not hasattr(brand_profile, "brand_profile_id"):
+            raise RegistrationValidationError(
+                f"{where}: brand_profile must be a BrandProfile or "
+                "BrandProfile.from_brand_profile_id(...), not a "
+                f"{type(brand_profile).__name__}"
+            )
         if definitions is not None:
-            self._check_definitions(definitions, registration_type, fields or {}, submit)
+            self._check_definitions(
+                definitions,
+                registration_type,
+                fields or {},
+                submit,
+                prefilled=brand_profile is not None,
+            )
 
         problem = service_token_problem(self.node.path, service_token)
         if problem is not None:
@@ -273,6 +302,11 @@ class Registration(Resource):
         }
         if rendered_associations:
             properties[contract.ASSOCIATIONS] = rendered_associations
+        if brand_profile is not None:
+            properties[contract.BRAND_PROFILE_ID] = brand_profile.brand_profile_id
+            properties[contract.SMART_MATCH] = True if smart_match is None else smart_match
+            if provider is not None:
+                provider.enable_prefill()
         self._resource = CfnResource(
             self, "Resource", type=contract.RESOURCE_TYPE, properties=properties
         )
@@ -354,8 +388,14 @@ class Registration(Resource):
         registration_type: str,
         fields: Mapping[str, FieldInput],
         submit: bool,
+        *,
+        prefilled: bool = False,
     ) -> None:
-        """The handler's field rules at synth; raises naming every bad field (never a value)."""
+        """The handler's field rules at synth; raises naming every bad field (never a value).
+
+        ``prefilled``: the service fills the draft from a brand profile, so REQUIRED fields
+        not declared are left to it (checked on deploy, before the submit) and only warned of.
+        """
         where = self.node.path
         if not isinstance(definitions, RegistrationDefinitions):
             raise RegistrationValidationError(
@@ -393,7 +433,22 @@ class Registration(Resource):
                 f"`python -m cdk_sms_registration definitions {registration_type} --output "
                 "FILE` and pass RegistrationDefinitions.from_file(FILE)",
             )
-        problems = definitions.check(registration_type, values, submit=submit, unknown=unknown)
+        if prefilled and submit:
+            left = [
+                p.path
+                for p in definitions.check(registration_type, values, submit=True, unknown=unknown)
+                if p.path not in values
+            ]
+            if left:
+                Annotations.of(self).add_warning_v2(
+                    "cdk-sms-registration:left-to-prefill",
+                    f"{len(left)} REQUIRED field{'s are' if len(left) != 1 else ' is'} not "
+                    f"declared and left to the brand profile's prefill: {', '.join(left)}; "
+                    "the deploy fails before submitting if the service does not fill them",
+                )
+        problems = definitions.check(
+            registration_type, values, submit=submit and not prefilled, unknown=unknown
+        )
         if problems:
             count = len({problem.path for problem in problems})
             lines = [

@@ -24,6 +24,8 @@ Template shape (``Fields`` is a list, in the order the values are written)::
       Associations: [phone-0123456789abcdef0123456789abcdef]     # optional
       Submit: true                                 # optional, default false
       Tags: [{Key: team, Value: messaging}]        # optional
+      BrandProfileId: !GetAtt Brand.BrandProfileId # optional: the service prefills the draft
+      SmartMatch: true                             # optional, with BrandProfileId; default true
 
 Property names never change once shipped: Delete and rollback events carry older shapes.
 """
@@ -49,6 +51,9 @@ FIELDS = "Fields"
 ASSOCIATIONS = "Associations"
 SUBMIT = "Submit"
 TAGS = "Tags"
+#: Release 3: the brand profile the service prefills the draft from, at Create only.
+BRAND_PROFILE_ID = "BrandProfileId"
+SMART_MATCH = "SmartMatch"
 KNOWN_PROPERTIES = (
     SERVICE_TOKEN,
     SERVICE_TIMEOUT,
@@ -57,6 +62,8 @@ KNOWN_PROPERTIES = (
     ASSOCIATIONS,
     SUBMIT,
     TAGS,
+    BRAND_PROFILE_ID,
+    SMART_MATCH,
 )
 
 # The keys of one entry of Fields: a Path and exactly one value.
@@ -153,6 +160,9 @@ class RegistrationSpec:
     associations: tuple[str, ...] = ()
     submit: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    #: Create only: CreateRegistrationsFromBrandProfile makes the draft, prefilled.
+    brand_profile_id: str | None = None
+    smart_match: bool = True
 
     @property
     def values(self) -> dict[str, FieldValue]:
@@ -377,4 +387,36 @@ def parse_properties(properties: Mapping[str, Any]) -> RegistrationSpec:
         associations=parse_associations(properties.get(ASSOCIATIONS)),
         submit=parse_submit(properties.get(SUBMIT)),
         tags=parse_tags(properties.get(TAGS)),
+        brand_profile_id=parse_brand_profile_id(properties.get(BRAND_PROFILE_ID)),
+        smart_match=parse_smart_match(properties),
     )
+
+
+def parse_brand_profile_id(raw: object) -> str | None:
+    """Read ``BrandProfileId``: a brand profile ID (``bp-...``) or ARN, or absent."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or not RESOURCE_ID_PATTERN.fullmatch(raw):
+        raise RegistrationValidationError(
+            f"{BRAND_PROFILE_ID}: must be a brand profile ID (bp-...) or ARN, 1-256 characters "
+            "of letters, digits, _ : / -"
+        )
+    return raw
+
+
+def parse_smart_match(properties: Mapping[str, Any]) -> bool:
+    """Read ``SmartMatch`` (default true); it means something only with ``BrandProfileId``."""
+    raw = properties.get(SMART_MATCH)
+    if raw is None:
+        return True
+    if isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and raw.strip().lower() in (*_TRUE, *_FALSE):
+        value = raw.strip().lower() in _TRUE
+    else:
+        raise RegistrationValidationError(f"{SMART_MATCH}: must be true or false")
+    if parse_brand_profile_id(properties.get(BRAND_PROFILE_ID)) is None:
+        raise RegistrationValidationError(
+            f"{SMART_MATCH}: only with {BRAND_PROFILE_ID} (the profile the service prefills from)"
+        )
+    return value

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from . import registration_plan, registrations
+from . import registration_plan, registration_prefill, registrations
 from .attachments import client_token, error_code, read_tags, reconcile_tags
 from .lifecycle_guard import (
     Answer,
@@ -121,6 +121,7 @@ def create(
     *,
     on_created: Callable[[str], None] | None = None,
     checkpoint: Checkpoint | None = None,
+    profiles: Callable[[], Any] | None = None,
 ) -> tuple[str, Data]:
     """Create, write, associate and submit as declared."""
     """Create: returns (registration ID, attributes).
@@ -132,7 +133,14 @@ def create(
     """
     spec = _parse(event["ResourceProperties"])
     return _create(
-        event, sms, spec, deadline, on_created=on_created, replacing=None, checkpoint=checkpoint
+        event,
+        sms,
+        spec,
+        deadline,
+        on_created=on_created,
+        replacing=None,
+        checkpoint=checkpoint,
+        profiles=profiles,
     )
 
 
@@ -144,6 +152,7 @@ def update(
     *,
     rolling_back: bool = False,
     checkpoint: Checkpoint | None = None,
+    profiles: Callable[[], Any] | None = None,
 ) -> tuple[str, Data]:
     """Reconcile with what the service holds (a new ID is a replacement)."""
     """Update: returns (physical ID, attributes); a new ID means a replacement.
@@ -185,6 +194,7 @@ def update(
         on_created=None,
         replacing=registration_id,
         checkpoint=checkpoint,
+        profiles=profiles,
     )
 
 
@@ -236,13 +246,28 @@ def _create(
     on_created: Callable[[str], None] | None,
     replacing: str | None,
     checkpoint: Checkpoint | None = None,
+    profiles: Callable[[], Any] | None = None,
 ) -> tuple[str, Data]:
     definitions = _definitions(sms, spec.registration_type, deadline)
-    _validate(definitions, spec.values, spec, suffix="; nothing created")
+    prefilled = spec.brand_profile_id is not None
+    # A prefilled draft may hold REQUIRED fields the declaration leaves to the profile: the
+    # declared values are checked now, the whole draft once written (before any association).
+    checked = dataclasses.replace(spec, submit=False) if prefilled else spec
+    _validate(definitions, spec.values, checked, suffix="; nothing created")
     token = client_token(
         str(event["StackId"]), str(event["LogicalResourceId"]), str(event["RequestId"])
     )
-    created = registrations.create(sms, spec, token, _owner(event), deadline)
+    if prefilled:
+        if profiles is None:
+            raise RegistrationFailed("BrandProfileId: no endusermessaging client; nothing created")
+        try:
+            created = registration_prefill.create_draft(
+                profiles(), sms, spec, token, _owner(event), deadline
+            )
+        except registration_prefill.PrefillFailed as error:
+            raise RegistrationFailed(f"{error}; nothing created") from None
+    else:
+        created = registrations.create(sms, spec, token, _owner(event), deadline)
     registration_id = str(created["RegistrationId"])
     logger.info("created registration %s (%s)", registration_id, spec.registration_type)
     if on_created is not None:
@@ -268,6 +293,8 @@ def _create(
         writer.checkpoint = functools.partial(checkpoint, registration_id)
     try:
         writer.put_all(spec.fields)
+        if prefilled:
+            _check_prefilled(sms, registration_id, definitions, spec, writer.deadline)
         if checkpoint is not None and spec.associations:
             checkpoint(registration_id)
         _associate(sms, registration_id, spec.associations, writer.deadline)
@@ -285,6 +312,34 @@ def _create(
         outcome = discard(sms, registration_id, deadline, left_for_rollback=not replacing)
         raise RegistrationFailed(f"{what}; registration {registration_id} {outcome}") from error
     return registration_id, registrations.attributes(described, version)
+
+
+def _check_prefilled(
+    sms: Any,
+    registration_id: str,
+    definitions: Sequence[Mapping[str, Any]],
+    spec: RegistrationSpec,
+    deadline: Deadline,
+) -> None:
+    """The draft as the service holds it (prefill and declaration) against the definitions.
+
+    Before any association or submit: a REQUIRED field the profile did not fill fails the
+    request now, naming its path, instead of a denial weeks later.
+    """
+    held = registrations.field_values(sms, registration_id, 1, deadline)
+    problems = check_fields(
+        definitions, held, submit=spec.submit, registration_type=spec.registration_type
+    )
+    if problems:
+        for line in problem_lines(problems):
+            logger.error("%s (prefilled): %s", spec.registration_type, line)
+        raise RegistrationFailed(
+            failure_reason(
+                problems,
+                spec.registration_type,
+                suffix=" in the draft the brand profile prefilled (declare them in fields)",
+            )
+        )
 
 
 def _made_by_another_delivery(
@@ -677,6 +732,7 @@ class RegistrationLifecycle:
             request.deadline,
             on_created=request.name,
             checkpoint=_checkpoint(request),
+            profiles=_profiles(request),
         )
         return Answer(registration_id, data, made=True)
 
@@ -688,6 +744,7 @@ class RegistrationLifecycle:
             request.deadline,
             rolling_back=request.rolling_back,
             checkpoint=None if request.rolling_back else _checkpoint(request),
+            profiles=_profiles(request),
         )
         return Answer(registration_id, data, made=registration_id != request.physical_id)
 
@@ -704,6 +761,11 @@ class RegistrationLifecycle:
 
 def _sms(request: Request) -> Any:
     return request.clients("pinpoint-sms-voice-v2")
+
+
+def _profiles(request: Request) -> Callable[[], Any]:
+    """The endusermessaging client, made only when a draft is prefilled from a profile."""
+    return lambda: request.clients("endusermessaging")
 
 
 def _checkpoint(request: Request) -> Checkpoint:

@@ -111,10 +111,14 @@ def sms_service(sms_service_session: FakeSmsService) -> Iterator[FakeSmsService]
 
 
 @pytest.fixture(scope="session")
-def brand_profiles_session(iam_registry_session: IamRegistry) -> Iterator[FakeBrandProfiles]:
-    """The fake endusermessaging endpoint for the whole session (prefer ``brand_profiles``)."""
+def brand_profiles_session(
+    iam_registry_session: IamRegistry, sms_service_session: FakeSmsService
+) -> Iterator[FakeBrandProfiles]:
+    """The fake endusermessaging endpoint for the whole session (prefer ``brand_profiles``);
+    the registrations it makes from profiles are ``sms_service_session``'s."""
     with FakeBrandProfiles() as service:
         service.iam = iam_registry_session
+        service.sms = sms_service_session
         yield service
 
 

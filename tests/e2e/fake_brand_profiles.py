@@ -23,6 +23,15 @@ the fake's and said here):
   ``mediaDownloadUrl``, a URL of this server that serves its bytes without credentials.
   ``max_attributes`` per profile (100) -> ServiceQuotaExceededException.
 - Tags: at most 50 per profile; keys starting ``aws:`` are ValidationException.
+- Registrations from a profile (needs ``sms``, the ``FakeSmsService`` whose registrations it
+  makes): CreateRegistrationsFromBrandProfile starts one job per type, answered PROCESSING by
+  GetJob for ``job_seconds`` (0.2), then SUCCESS with the DRAFT registration it made (untagged,
+  as the service's job cannot be asked for tags). The stand-in for smartMatch (what the real
+  one maps is the service's and not documented): a TEXT attribute fills a TEXT field whose
+  path equals its name; with smartMatch also one whose last path segment equals it ignoring
+  case; a SELECT field when the value is one of its options; media attributes fill nothing.
+  ``fail_jobs[type] = (code, message, made)`` makes that type's job FAILED, after making its
+  registration when ``made``.
 
 Settings: ``max_attributes``; ``set_rate_limits({operation: per_second})`` (token bucket, burst
 1, -> ThrottlingException); ``set_faults(throttle_rate=, internal_error_rate=, hold_until=)``.
@@ -89,6 +98,8 @@ OPERATIONS: Final = frozenset(
         "TagResource",
         "UntagResource",
         "ListTagsForResource",
+        "CreateRegistrationsFromBrandProfile",
+        "GetJob",
     }
 )
 WRITES: Final = frozenset(
@@ -101,6 +112,7 @@ WRITES: Final = frozenset(
         "DeleteBrandProfileAttribute",
         "TagResource",
         "UntagResource",
+        "CreateRegistrationsFromBrandProfile",
     }
 )
 _MEDIA_KINDS: Final = {"IMAGE": ("png", "jpeg"), "DOCUMENT": ("pdf", "png", "jpeg")}
@@ -237,6 +249,10 @@ class FakeBrandProfiles:
         self._hold: Mapping[str, Callable[[JsonDict], bool]] = {}
         self.max_attributes = 100
         self._replayed = False
+        self.sms: Any = None  # FakeSmsService: set by whoever wires the fakes together
+        self.job_seconds = 0.2
+        self.fail_jobs: dict[str, tuple[str, str, bool]] = {}
+        self._jobs: dict[str, JsonDict] = {}
         self.calls: collections.Counter[str] = collections.Counter()
         self.successes: collections.Counter[str] = collections.Counter()
         #: (operation, profile ID, attribute names) of every successful write, in order.
@@ -295,6 +311,9 @@ class FakeBrandProfiles:
             self._throttle, self._internal, self._hold = {}, {}, {}
             self._rng.seed(self.seed)
             self.max_attributes = 100
+            self.job_seconds = 0.2
+            self.fail_jobs = {}
+            self._jobs.clear()
             self.calls.clear()
             self.successes.clear()
             self.writes.clear()
@@ -848,6 +867,119 @@ class FakeBrandProfiles:
     def _op_list_tags_for_resource(self, request: JsonDict, region: str) -> JsonDict:
         record = self._live(str(request["resourceArn"]))
         return {"tags": [{"key": k, "value": v} for k, v in sorted(record.tags.items())]}
+
+    # ----------------------------------------------------------------- registrations from a
+    # profile (jobs)
+
+    def jobs(self) -> list[JsonDict]:
+        """Every job, as GetJob would answer it (and its registration types)."""
+        with self._lock:
+            return [self._job_view(job) for job in self._jobs.values()]
+
+    def _op_create_registrations_from_brand_profile(
+        self, request: JsonDict, region: str
+    ) -> JsonDict:
+        record = self._live(str(request["brandProfileId"]))
+        token = request.get("clientToken")
+        key = ("jobs", record.id, str(token))
+        if token is not None and key in self._by_token:
+            self._replayed = True
+            return cast(JsonDict, self._by_token[key])
+        if self.sms is None:
+            raise ApiError("InternalServerException", "the fake has no sms-voice to make them in")
+        smart = bool(request.get("smartMatch", True))
+        results = []
+        for registration_type in request["registrationTypes"]:
+            job_id = uuid.uuid4().hex
+            now = time.time()
+            job: JsonDict = {
+                "jobId": job_id,
+                "operationType": "CREATE_REGISTRATIONS_FROM_BRAND_PROFILE",
+                "brandProfileId": record.id,
+                "createdAt": now,
+                "finishAt": now + self.job_seconds,
+                "type": str(registration_type),
+                "resources": [],
+            }
+            failure = self.fail_jobs.get(str(registration_type))
+            if failure is None or failure[2]:
+                job["resources"] = [self._prefilled(record, str(registration_type), region, smart)]
+            if failure is not None:
+                job["errorCode"], job["errorMessage"] = failure[0], failure[1]
+            self._jobs[job_id] = job
+            results.append({"jobId": job_id, "resourceIdentifier": str(registration_type)})
+        result = {"results": results}
+        if token is not None:
+            self._by_token[key] = result
+        return result
+
+    def _prefilled(
+        self, record: _Profile, registration_type: str, region: str, smart: bool
+    ) -> JsonDict:
+        """A DRAFT registration of the type, its fields filled by the stand-in for smartMatch."""
+        registrations = self.sms.registrations
+        made = registrations.dispatch(
+            "CreateRegistration", {"RegistrationType": registration_type}, region
+        )
+        with registrations._lock:
+            stored = registrations._registration(made["RegistrationId"], region)
+            rtype = registrations._type(registration_type)
+            for definition in rtype.fields:
+                path = str(definition["FieldPath"])
+                value = self._match(record, path, smart)
+                if value is None:
+                    continue
+                if definition.get("FieldType") == "TEXT":
+                    stored.current.values[path] = {"TextValue": value}
+                elif definition.get("FieldType") == "SELECT":
+                    options = (definition.get("SelectValidation") or {}).get("Options") or []
+                    if value in options:
+                        stored.current.values[path] = {"SelectChoices": [value]}
+        return {
+            "resourceType": "REGISTRATION",
+            "resourceId": str(made["RegistrationId"]),
+            "resourceArn": str(made["RegistrationArn"]),
+        }
+
+    @staticmethod
+    def _match(record: _Profile, path: str, smart: bool) -> str | None:
+        texts = {a.name: a.text for a in record.attributes.values() if a.text is not None}
+        if path in texts:
+            return texts[path]
+        if smart:
+            last = path.rsplit(".", 1)[-1].lower()
+            for name, text in sorted(texts.items()):
+                if name.lower() == last:
+                    return text
+        return None
+
+    def _job_view(self, job: JsonDict) -> JsonDict:
+        done = time.time() >= float(job["finishAt"])
+        status = "PROCESSING" if not done else ("FAILED" if "errorCode" in job else "SUCCESS")
+        view: JsonDict = {
+            "jobId": job["jobId"],
+            "status": status,
+            "operationType": job["operationType"],
+            "createdAt": job["createdAt"],
+            "updatedAt": job["finishAt"] if done else job["createdAt"],
+            "brandProfileId": job["brandProfileId"],
+        }
+        if done and job["resources"]:
+            view["resources"] = list(job["resources"])
+        if done and "errorCode" in job:
+            view["errorCode"], view["errorMessage"] = job["errorCode"], job["errorMessage"]
+        return view
+
+    def _op_get_job(self, request: JsonDict, region: str) -> JsonDict:
+        job = self._jobs.get(str(request["jobId"]))
+        if job is None:
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"job {request['jobId']} not found",
+                resourceId=str(request["jobId"]),
+                resourceType="job",
+            )
+        return self._job_view(job)
 
 
 class _Server(ThreadingHTTPServer):

@@ -334,6 +334,44 @@ def _brand_profile_stack(app: cdk.App, name: str, texts: dict[str, str]) -> None
     )
 
 
+#: The prefill stacks: a toll-free registration the service drafts from a profile whose
+#: attribute names are the company fields' last path segments; the rest is declared.
+PREFILL_REGISTRATION = "Prefilled"
+PREFILL_PROFILE_TEXTS = {
+    path.rsplit(".", 1)[1]: str(value)
+    for path, value in REGISTRATION_FIELDS.items()
+    if path.startswith("companyInfo.")
+}
+PREFILL_DECLARED = {
+    path: value
+    for path, value in REGISTRATION_FIELDS.items()
+    if not path.startswith("companyInfo.")
+}
+
+
+def _prefill_stack(app: cdk.App, name: str, texts: dict[str, str]) -> None:
+    stack = cdk.Stack(app, name, env=ENV)
+    number = cdk.CfnParameter(stack, NUMBER_PARAMETER, type="String").value_as_string
+    profile = BrandProfile(
+        stack,
+        PROFILE,
+        name=PROFILE_NAME,
+        attributes=texts,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    Registration(
+        stack,
+        PREFILL_REGISTRATION,
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        brand_profile=profile,
+        fields={**PREFILL_DECLARED, OPT_IN_PATH: AttachmentSource.from_file(str(SAMPLE_PNG))},
+        associations=[number],
+        submit=True,
+        tags={"team": "messaging"},
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
 def build(outdir: Path) -> Path:
     """Synthesize every e2e stack into ``outdir``; returns the cloud assembly directory."""
     # The CDK CLI turns path metadata on; the harness finds resources by their construct path.
@@ -366,6 +404,12 @@ def build(outdir: Path) -> Path:
     _history_stack(app, HISTORY_STACK)
     _brand_profile_stack(app, "ProfileV1", PROFILE_TEXT_V1)
     _brand_profile_stack(app, "ProfileV2", PROFILE_TEXT_V2)
+    _prefill_stack(app, "Prefill", PREFILL_PROFILE_TEXTS)
+    _prefill_stack(
+        app,
+        "PrefillMissing",
+        {k: v for k, v in PREFILL_PROFILE_TEXTS.items() if k != "zipCode"},
+    )
     SharedProviderStack(app, "SharedProvider", env=ENV)
     app.synth()
     return outdir

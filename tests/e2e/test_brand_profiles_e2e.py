@@ -22,7 +22,15 @@ from .conftest import Deploy
 from .fake_brand_profiles import FakeBrandProfiles
 from .fake_sms import FakeSmsService
 from .iam_eval import IamRegistry
-from .stacks import PRIVATE_NAME, PROFILE, PROFILE_NAME, PROFILE_REGISTRATIONS, PROFILE_TEXT_V2
+from .stacks import (
+    NUMBER_PARAMETER,
+    PREFILL_REGISTRATION,
+    PRIVATE_NAME,
+    PROFILE,
+    PROFILE_NAME,
+    PROFILE_REGISTRATIONS,
+    PROFILE_TEXT_V2,
+)
 
 PROFILE_ID_RE = re.compile(r"bp-[0-9a-f]{32}")
 
@@ -184,3 +192,108 @@ def test_iam_evaluates_the_profile_calls_and_a_refused_update_rolls_back(
     held = brand_profiles.profile(profile_id)
     assert held is not None and held["Attributes"]["legalName"]["Text"] == "Example Corp"
     assert deployment.physical_id(profile_lid) == profile_id
+
+
+# --------------------------------------------------------------------------- prefilled drafts
+
+
+def _prefill_lid(deployment: StackDeployment) -> str:
+    return _lid(deployment, PREFILL_REGISTRATION)
+
+
+def _deploy_prefill(deploy: Deploy, sms: FakeSmsService, name: str) -> StackDeployment:
+    number = sms.registrations.add_phone_number(number_type="TOLL_FREE")
+    deployment = deploy(name, parameters={NUMBER_PARAMETER: number["PhoneNumberId"]})
+    deployment.number_id = str(number["PhoneNumberId"])  # type: ignore[attr-defined]
+    return deployment
+
+
+def test_a_prefilled_draft_gets_the_declared_fields_over_it_and_is_submitted(
+    deploy: Deploy,
+    brand_profiles: FakeBrandProfiles,
+    sms_service: FakeSmsService,
+    iam_registry: IamRegistry,
+) -> None:
+    deployment = _deploy_prefill(deploy, sms_service, "Prefill")
+    created = deployment.create_all()
+    assert created.status == "CREATE_COMPLETE", [
+        (s.logical_id, s.reason, [i.log_tail(3000) for i in s.deliveries])
+        for s in created.requests
+        if s.status != SUCCESS
+    ]
+    _assert_no_values_shown(created)
+    lid = _prefill_lid(deployment)
+    registration_id = str(created.one("Create", lid).physical_id)
+    [job] = brand_profiles.jobs()
+    assert job["status"] == "SUCCESS"
+    assert [r["resourceId"] for r in job["resources"]] == [registration_id]
+    registration = sms_service.registrations.registration(registration_id)
+    assert registration is not None and registration["RegistrationStatus"] == "SUBMITTED"
+    assert registration["Tags"] == {
+        "team": "messaging",
+        OWNER_TAG_KEY: owner_mark(deployment.stack_id, lid),
+    }
+    values = sms_service.registrations.field_values(registration_id)
+    # Prefilled by the service (the company), declared by the stack (the rest): both held.
+    assert values["companyInfo.zipCode"] == {"TextValue": "62701"}
+    assert values["companyInfo.businessType"] == {"SelectChoices": ["PRIVATE_PROFIT"]}
+    assert values["contactInfo.lastName"] == {"TextValue": PRIVATE_NAME}
+    # The handler wrote only what it declares: no company field, one submit.
+    written = _registration_writes(sms_service, registration_id)
+    assert not [path for (_op, path) in written if path and path.startswith("companyInfo.")]
+    assert written[("SubmitRegistrationVersion", None)] == 1
+    assert iam_registry.denials == []
+
+    # Released, the number's registration is CLOSED and the service lets it go: nothing left.
+    sms_service.registrations.release_phone_number(deployment.number_id)  # type: ignore[attr-defined]
+    deleted = deployment.delete_all()
+    assert deleted.status == "DELETE_COMPLETE", deleted.statuses
+    assert sms_service.registrations.live_registrations() == []
+    assert brand_profiles.live_profiles() == []
+    assert sms_service.live_attachments() == []
+
+
+def test_a_required_field_the_profile_did_not_fill_fails_before_the_submit_naming_it(
+    deploy: Deploy,
+    brand_profiles: FakeBrandProfiles,
+    sms_service: FakeSmsService,
+    iam_registry: IamRegistry,
+) -> None:
+    deployment = _deploy_prefill(deploy, sms_service, "PrefillMissing")
+    created = deployment.create_all()
+    assert created.status == "ROLLBACK_COMPLETE", created.statuses
+    _assert_no_values_shown(created)
+    failed = created.one("Create", _prefill_lid(deployment))
+    assert failed.status != SUCCESS
+    assert "companyInfo.zipCode" in failed.reason and "prefilled" in failed.reason
+    [job] = brand_profiles.jobs()
+    [made] = [r["resourceId"] for r in job["resources"]]
+    gone = sms_service.registrations.registration(made)
+    assert gone is not None and gone["Deleted"] is True
+    assert ("SubmitRegistrationVersion", None) not in _registration_writes(sms_service, made)
+    assert sms_service.registrations.live_registrations() == []
+    assert brand_profiles.live_profiles() == []
+    assert iam_registry.denials == []
+
+
+def test_a_failed_job_gives_its_code_and_leaves_no_registration(
+    deploy: Deploy,
+    brand_profiles: FakeBrandProfiles,
+    sms_service: FakeSmsService,
+    iam_registry: IamRegistry,
+) -> None:
+    secret = "field companyName value Example Corp rejected"
+    brand_profiles.fail_jobs["US_TOLL_FREE_REGISTRATION"] = ("PREFILL_FAILED", secret, True)
+    deployment = _deploy_prefill(deploy, sms_service, "Prefill")
+    created = deployment.create_all()
+    assert created.status == "ROLLBACK_COMPLETE", created.statuses
+    _assert_no_values_shown(created)
+    failed = created.one("Create", _prefill_lid(deployment))
+    assert "PREFILL_FAILED" in failed.reason and secret not in failed.reason
+    [job] = brand_profiles.jobs()
+    assert job["jobId"] in failed.reason
+    [made] = [r["resourceId"] for r in job["resources"]]
+    gone = sms_service.registrations.registration(made)
+    assert gone is not None and gone["Deleted"] is True
+    assert sms_service.registrations.live_registrations() == []
+    assert iam_registry.denials == []
