@@ -30,6 +30,7 @@ Inspection: ``profile(id_or_arn)``, ``live_profiles()`` (snapshots: ``Name``, ``
 ``DeletionProtection``, ``Deleted``, ``Attributes`` by name with ``Type``, ``Text``, ``Digest``
 (sha256 of a body), ``Description``, ``Category``), ``calls`` / ``successes`` (per operation),
 ``writes`` (the operations that change a profile, in order), ``violations``.
+Jobs and the registrations made from a profile: ``add_job`` (the last block of the class).
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ OPERATIONS: Final = frozenset(
         "TagResource",
         "UntagResource",
         "ListTagsForResource",
+        # Jobs and the registrations made from profiles: the block at the end of the class.
+        "ListJobs",
+        "GetJob",
+        "ListRegistrationsFromBrandProfile",
     }
 )
 WRITES: Final = frozenset(
@@ -243,6 +248,7 @@ class FakeBrandProfiles:
         self.writes: list[tuple[str, str, tuple[str, ...]]] = []
         self.violations: list[str] = []
         self.held_too_long: list[str] = []
+        self._reset_jobs()
         self.iam: IamRegistry | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -300,6 +306,7 @@ class FakeBrandProfiles:
             self.writes.clear()
             self.violations.clear()
             self.held_too_long.clear()
+            self._reset_jobs()
 
     def set_rate_limits(self, limits: Mapping[str, float]) -> None:
         with self._lock:
@@ -848,6 +855,159 @@ class FakeBrandProfiles:
     def _op_list_tags_for_resource(self, request: JsonDict, region: str) -> JsonDict:
         record = self._live(str(request["resourceArn"]))
         return {"tags": [{"key": k, "value": v} for k, v in sorted(record.tags.items())]}
+
+    # ================================================================= jobs, made registrations
+    # ListJobs, GetJob, ListRegistrationsFromBrandProfile and the test control that records a
+    # job (``add_job``). Kept apart from the rest, so that the operation that makes jobs
+    # (CreateRegistrationsFromBrandProfile) can record into ``_jobs`` and ``_made`` beside it.
+    # The fake's choices where AWS is silent: job IDs are ``job-`` + 32 hex; a job's
+    # operationType is free text (``JOB_CREATE_REGISTRATIONS`` by default); a job outlives its
+    # profile; ListJobs lists the newest first, summaries with their ``resources`` unless
+    # ``list_jobs_with_resources`` is False (GetJob always has them).
+
+    #: The operationType ``add_job`` records by default (the real values are not documented).
+    JOB_CREATE_REGISTRATIONS: Final = "CREATE_REGISTRATIONS_FROM_BRAND_PROFILE"
+
+    def _reset_jobs(self) -> None:
+        self._jobs: dict[str, _Job] = {}
+        self._made: list[_MadeRegistration] = []
+        self.list_jobs_with_resources = True
+
+    def add_job(
+        self,
+        profile_id: str,
+        status: str = "SUCCESS",
+        *,
+        registrations: Mapping[str, str] | None = None,
+        operation_type: str = JOB_CREATE_REGISTRATIONS,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        smart_match: bool = True,
+    ) -> str:
+        """Record a job of a profile; returns its ID.
+
+        ``registrations`` (registration ID -> type) are the resources it made: each is also a
+        registration made from the profile (ListRegistrationsFromBrandProfile), with
+        ``smartMatchUsed`` = ``smart_match``.
+        """
+        with self._lock:
+            record = self._profiles[profile_id.rsplit("/", 1)[-1]]
+            latest = max((job.created for job in self._jobs.values()), default=0.0)
+            now = max(time.time(), latest + 0.001)
+            job = _Job(
+                id="job-" + uuid.uuid4().hex,
+                profile_id=record.id,
+                region=record.region,
+                status=status,
+                operation_type=operation_type,
+                created=now,
+                updated=now,
+                error_code=error_code,
+                error_message=error_message,
+            )
+            for registration_id, registration_type in (registrations or {}).items():
+                arn = f"arn:aws:sms-voice:{record.region}:{self.account}:registration/"
+                job.resources.append(
+                    {
+                        "resourceType": "REGISTRATION",
+                        "resourceId": registration_id,
+                        "resourceArn": arn + registration_id,
+                    }
+                )
+                self._made.append(
+                    _MadeRegistration(
+                        record.id, registration_id, registration_type, now, smart_match
+                    )
+                )
+            self._jobs[job.id] = job
+            return job.id
+
+    @staticmethod
+    def _page(items: list[JsonDict], request: JsonDict, key: str) -> JsonDict:
+        size = int(request.get("maxResults") or 100)
+        start = int(request.get("nextToken") or 0)
+        result: JsonDict = {key: items[start : start + size]}
+        if start + size < len(items):
+            result["nextToken"] = str(start + size)
+        return result
+
+    def _op_list_jobs(self, request: JsonDict, region: str) -> JsonDict:
+        wanted = str(request.get("brandProfileId") or "").rsplit("/", 1)[-1]
+        jobs = [
+            job
+            for job in sorted(self._jobs.values(), key=lambda j: -j.created)
+            if job.region == region
+            and (not wanted or job.profile_id == wanted)
+            and request.get("status") in (None, job.status)
+            and request.get("operationType") in (None, job.operation_type)
+        ]
+        summaries = [job.info(resources=self.list_jobs_with_resources) for job in jobs]
+        return self._page(summaries, request, "jobs")
+
+    def _op_get_job(self, request: JsonDict, region: str) -> JsonDict:
+        job = self._jobs.get(str(request["jobId"]))
+        if job is None or job.region != region:
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"job {request['jobId']} not found",
+                resourceId=str(request["jobId"]),
+                resourceType="job",
+            )
+        return job.info(resources=True)
+
+    def _op_list_registrations_from_brand_profile(self, request: JsonDict, region: str) -> JsonDict:
+        record = self._live(str(request["brandProfileId"]))
+        made = [
+            {
+                "registrationId": m.registration_id,
+                "registrationType": m.registration_type,
+                "createdAt": m.created,
+                "smartMatchUsed": m.smart_match,
+            }
+            for m in self._made
+            if m.profile_id == record.id
+        ]
+        return self._page(made, request, "registrationAssociations")
+
+
+@dataclasses.dataclass
+class _Job:
+    id: str
+    profile_id: str
+    region: str
+    status: str
+    operation_type: str
+    created: float
+    updated: float
+    error_code: str | None = None
+    error_message: str | None = None
+    resources: list[JsonDict] = dataclasses.field(default_factory=list)
+
+    def info(self, *, resources: bool) -> JsonDict:
+        found: JsonDict = {
+            "jobId": self.id,
+            "status": self.status,
+            "operationType": self.operation_type,
+            "createdAt": self.created,
+            "updatedAt": self.updated,
+            "brandProfileId": self.profile_id,
+        }
+        if self.error_code is not None:
+            found["errorCode"] = self.error_code
+        if self.error_message is not None:
+            found["errorMessage"] = self.error_message
+        if resources and self.resources:  # the model's list holds at least one
+            found["resources"] = [dict(r) for r in self.resources]
+        return found
+
+
+@dataclasses.dataclass(frozen=True)
+class _MadeRegistration:
+    profile_id: str
+    registration_id: str
+    registration_type: str
+    created: float
+    smart_match: bool
 
 
 class _Server(ThreadingHTTPServer):
