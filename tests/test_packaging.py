@@ -307,7 +307,11 @@ def test_every_command_works_after_a_plain_install_without_boto3(
     )
     assert written.returncode == 0, written.stderr
     assert sorted(p.suffix for p in (tmp_path / "provider").iterdir()) == [".json", ".zip"]
-    for needs_aws in (("definitions", "US_TOLL_FREE_REGISTRATION"), ("status", "registration-1")):
+    for needs_aws in (
+        ("definitions", "US_TOLL_FREE_REGISTRATION"),
+        ("status", "registration-1"),
+        ("status", "bp-1"),
+    ):
         refused = command(*needs_aws)
         assert refused.returncode == 2
         assert refused.stderr.strip() == (

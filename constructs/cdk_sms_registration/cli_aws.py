@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 SMS_SERVICE = "pinpoint-sms-voice-v2"
+#: Brand profiles (AWS End User Messaging, API version 2026-09-21; older botocores lack it).
+BRAND_PROFILE_SERVICE = "endusermessaging"
 #: The registration APIs allow about one request per second by default: retry throttling.
 _RETRIES = {"mode": "adaptive", "max_attempts": 10}
 
@@ -88,6 +90,7 @@ def describe_error(error: BaseException, subject: str) -> str:
         "NoRegionError": "no AWS region set (set AWS_REGION or pass --region)",
         "EndpointConnectionError": f"could not reach the endpoint ({error})",
         "ProfileNotFound": str(error),
+        "UnknownServiceError": "this boto3 does not know the service: pip install --upgrade boto3",
     }
     return f"{subject}: {hints.get(name, f'{name}: {error}')}"
 
@@ -102,20 +105,24 @@ def pages(
     key: str,
     *,
     progress: Callable[[int, int], None] | None = None,
+    token_name: str = "NextToken",
     **params: Any,
 ) -> Iterator[dict[str, Any]]:
-    """Every item under ``key`` of every page; ``progress(pages, items)`` after each page."""
+    """Every item under ``key`` of every page; ``progress(pages, items)`` after each page.
+
+    ``token_name`` is the page token's member (``nextToken`` in rest-json services).
+    """
     token: str | None = None
     fetched = items = 0
     while True:
-        page = call(**params, **({"NextToken": token} if token else {}))
+        page = call(**params, **({token_name: token} if token else {}))
         found: list[dict[str, Any]] = page.get(key, [])
         fetched += 1
         items += len(found)
         if progress is not None:
             progress(fetched, items)
         yield from found
-        token = page.get("NextToken")
+        token = page.get(token_name)
         if not token:
             return
 

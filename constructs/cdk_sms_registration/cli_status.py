@@ -1,11 +1,15 @@
-"""``python -m cdk_sms_registration status (REGISTRATION_ID... | --stack STACK) [--json]``.
+"""``python -m cdk_sms_registration status (ID... | --stack STACK) [--json]``.
 
+An ID is a registration's (``registration-...``) or a brand profile's (``bp-...`` or its ARN).
 For each registration: its status; the current, approved and latest denied versions with their
 statuses; the denied reasons with their documentation links; per-field denied reasons and
-feedback (field paths and the service's text, never a field's value); its associations.
-``--stack`` finds the stack's ``Custom::SmsRegistration`` resources with CloudFormation's
-ListStackResources (every page). Exit code: 0 when no registration needs action, 1 while one
-does (REQUIRES_UPDATES, REQUIRES_AUTHENTICATION, or its current version DENIED), 2 on an error.
+feedback (field paths and the service's text, never a field's value); its associations. For each
+brand profile: see ``cli_status_profiles`` (attributes by name and kind, never a value; the
+registrations made from it; its jobs). ``--stack`` finds the stack's ``Custom::SmsRegistration``
+and ``Custom::SmsBrandProfile`` resources with CloudFormation's ListStackResources (every page).
+Exit code: 0 when nothing needs action, 1 while something does (a registration
+REQUIRES_UPDATES, REQUIRES_AUTHENTICATION, or its current version DENIED; a brand profile not
+ACTIVE or whose newest job FAILED), 2 on an error.
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cdk_sms_registration_handler.brand_profile_contract import (
+    RESOURCE_TYPE as PROFILE_RESOURCE_TYPE,
+)
 from cdk_sms_registration_handler.registration_contract import PAGE_SIZE, RESOURCE_TYPE
 
 from .cli_aws import (
+    BRAND_PROFILE_SERVICE,
     SMS_SERVICE,
     CommandFailed,
     add_region_option,
@@ -27,13 +35,18 @@ from .cli_aws import (
     pages,
     say,
 )
+from .cli_status_profiles import brand_profile_report, is_brand_profile, render_brand_profile
 
 COMMAND = "status"
 #: Registration statuses that wait for the user, not for AWS.
 ACTION_STATUSES = frozenset({"REQUIRES_UPDATES", "REQUIRES_AUTHENTICATION"})
 DENIED = "DENIED"
-#: Resource statuses whose physical ID no longer names a registration.
+#: Resource statuses whose physical ID no longer names a registration or profile.
 _GONE = frozenset({"DELETE_COMPLETE", "CREATE_FAILED"})
+#: The stack resources ``--stack`` reports, and the service each is read from.
+_SERVICES = {RESOURCE_TYPE: SMS_SERVICE, PROFILE_RESOURCE_TYPE: BRAND_PROFILE_SERVICE}
+#: Where the permissions ``status`` needs are listed (an AccessDenied names it).
+PERMISSIONS_DOC = 'README.md ("Permissions of status")'
 
 JsonDict = dict[str, Any]
 
@@ -42,54 +55,92 @@ def add_parser(commands: Any) -> None:
     """Add the ``status`` command."""
     parser = commands.add_parser(
         COMMAND,
-        help="show registrations' review status, denied reasons and field feedback",
+        help="show registrations' review status and brand profiles, their jobs and registrations",
         description=(
             "Show registrations' status, versions, denied reasons, per-field feedback and "
-            "associations (your AWS credentials and region). Exit code 1 while any needs "
-            "action (REQUIRES_UPDATES, REQUIRES_AUTHENTICATION, a DENIED current version), "
-            "2 on an error."
+            "associations, and brand profiles' status, tags, attributes (names and kinds, never "
+            "values), the registrations made from them and their jobs (your AWS credentials and "
+            "region). Exit code 1 while any needs action (REQUIRES_UPDATES, "
+            "REQUIRES_AUTHENTICATION, a DENIED current version; a profile not ACTIVE or whose "
+            "newest job FAILED), 2 on an error."
         ),
     )
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("registration_ids", nargs="*", default=[], metavar="REGISTRATION_ID")
-    which.add_argument("--stack", metavar="STACK", help="every registration of a stack")
+    which.add_argument(
+        "ids",
+        nargs="*",
+        default=[],
+        metavar="ID",
+        help="a registration ID (registration-...) or a brand profile ID (bp-...) or ARN",
+    )
+    which.add_argument(
+        "--stack", metavar="STACK", help="every registration and brand profile of a stack"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_region_option(parser)
 
 
 def run(arguments: argparse.Namespace) -> int:
-    """Report every registration; 1 when one needs action."""
-    if not arguments.registration_ids and not arguments.stack:
-        raise CommandFailed("give REGISTRATION_IDs or --stack STACK")
-    sms = client(SMS_SERVICE, arguments.region)
-    targets: list[tuple[str, str | None]] = [
-        (rid, None) for rid in dict.fromkeys(arguments.registration_ids)
+    """Report every registration and brand profile; 1 when one needs action."""
+    if not arguments.ids and not arguments.stack:
+        raise CommandFailed("give registration or brand profile IDs, or --stack STACK")
+    targets: list[tuple[str, str, str | None]] = [
+        (PROFILE_RESOURCE_TYPE if is_brand_profile(target) else RESOURCE_TYPE, target, None)
+        for target in dict.fromkeys(arguments.ids)
     ]
     if arguments.stack:
         cloudformation = client("cloudformation", arguments.region)
-        targets = [*stack_registrations(cloudformation, arguments.stack)]
-    if not targets:
-        say(f"stack {arguments.stack} has no {RESOURCE_TYPE} resources")
-    reports = []
-    for registration_id, logical_id in targets:
+        targets = [*stack_resources(cloudformation, arguments.stack)]
+        if not targets:
+            kinds = f"{RESOURCE_TYPE} or {PROFILE_RESOURCE_TYPE}"
+            say(f"stack {arguments.stack} has no {kinds} resources")
+    clients: dict[str, Any] = {}
+    reports: dict[str, list[JsonDict]] = {RESOURCE_TYPE: [], PROFILE_RESOURCE_TYPE: []}
+    shown = []
+    for resource_type, target, logical_id in targets:
+        service = _SERVICES[resource_type]
+        if service not in clients:
+            clients[service] = client(service, arguments.region)
+        api = clients[service]
+        profile = resource_type == PROFILE_RESOURCE_TYPE
         try:
-            report = registration_report(sms, registration_id)
+            report = (
+                brand_profile_report(api, target) if profile else registration_report(api, target)
+            )
         except Exception as error:
             if not is_aws_error(error):
                 raise
-            raise CommandFailed(describe_error(error, registration_id)) from None
+            raise CommandFailed(failure_text(error, target, api)) from None
         if logical_id is not None:
             report["LogicalResourceId"] = logical_id
-        reports.append(report)
+        reports[resource_type].append(report)
+        shown.append(render_brand_profile(report) if profile else render(report))
     if arguments.json:
-        print(json.dumps({"Registrations": reports}, indent=2, default=str))
+        found = {
+            "Registrations": reports[RESOURCE_TYPE],
+            "BrandProfiles": reports[PROFILE_RESOURCE_TYPE],
+        }
+        print(json.dumps(found, indent=2, default=str))
     else:
-        print("\n\n".join(render(report) for report in reports))
-    return 1 if any(report["NeedsAction"] for report in reports) else 0
+        print("\n\n".join(shown))
+    return 1 if any(r["NeedsAction"] for found in reports.values() for r in found) else 0
 
 
-def stack_registrations(cloudformation: Any, stack: str) -> list[tuple[str, str]]:
-    """(physical ID, logical ID) of the stack's registrations, from every page."""
+def failure_text(error: BaseException, subject: str, api: Any) -> str:
+    """One line for a refused status call, naming the fix of a denial or a wrong region."""
+    text = describe_error(error, subject)
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return f"{text}: allow the read permissions in {PERMISSIONS_DOC}"
+    if code == "ResourceNotFoundException":
+        region = getattr(getattr(api, "meta", None), "region_name", None)
+        return f"{text}: none in {region}; if it is in another region, pass --region"
+    return text
+
+
+def stack_resources(cloudformation: Any, stack: str) -> list[tuple[str, str, str | None]]:
+    """(resource type, physical ID, logical ID) of the stack's registrations and profiles."""
     try:
         resources = list(
             pages(
@@ -102,11 +153,11 @@ def stack_registrations(cloudformation: Any, stack: str) -> list[tuple[str, str]
     except Exception as error:
         if not is_aws_error(error):
             raise
-        raise CommandFailed(describe_error(error, f"stack {stack}")) from None
+        raise CommandFailed(failure_text(error, f"stack {stack}", cloudformation)) from None
     return [
-        (str(r["PhysicalResourceId"]), str(r["LogicalResourceId"]))
+        (str(r["ResourceType"]), str(r["PhysicalResourceId"]), str(r["LogicalResourceId"]))
         for r in resources
-        if r.get("ResourceType") == RESOURCE_TYPE
+        if r.get("ResourceType") in _SERVICES
         and r.get("PhysicalResourceId")
         and r.get("ResourceStatus") not in _GONE
     ]

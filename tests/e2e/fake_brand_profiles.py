@@ -39,6 +39,7 @@ Inspection: ``profile(id_or_arn)``, ``live_profiles()`` (snapshots: ``Name``, ``
 ``DeletionProtection``, ``Deleted``, ``Attributes`` by name with ``Type``, ``Text``, ``Digest``
 (sha256 of a body), ``Description``, ``Category``), ``calls`` / ``successes`` (per operation),
 ``writes`` (the operations that change a profile, in order), ``violations``.
+Jobs and the registrations made from a profile: ``add_job`` (the last block of the class).
 """
 
 from __future__ import annotations
@@ -98,8 +99,11 @@ OPERATIONS: Final = frozenset(
         "TagResource",
         "UntagResource",
         "ListTagsForResource",
+        # Jobs and the registrations made from profiles: the blocks at the end of the class.
         "CreateRegistrationsFromBrandProfile",
+        "ListJobs",
         "GetJob",
+        "ListRegistrationsFromBrandProfile",
     }
 )
 WRITES: Final = frozenset(
@@ -252,13 +256,13 @@ class FakeBrandProfiles:
         self.sms: Any = None  # FakeSmsService: set by whoever wires the fakes together
         self.job_seconds = 0.2
         self.fail_jobs: dict[str, tuple[str, str, bool]] = {}
-        self._jobs: dict[str, JsonDict] = {}
         self.calls: collections.Counter[str] = collections.Counter()
         self.successes: collections.Counter[str] = collections.Counter()
         #: (operation, profile ID, attribute names) of every successful write, in order.
         self.writes: list[tuple[str, str, tuple[str, ...]]] = []
         self.violations: list[str] = []
         self.held_too_long: list[str] = []
+        self._reset_jobs()
         self.iam: IamRegistry | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -313,12 +317,12 @@ class FakeBrandProfiles:
             self.max_attributes = 100
             self.job_seconds = 0.2
             self.fail_jobs = {}
-            self._jobs.clear()
             self.calls.clear()
             self.successes.clear()
             self.writes.clear()
             self.violations.clear()
             self.held_too_long.clear()
+            self._reset_jobs()
 
     def set_rate_limits(self, limits: Mapping[str, float]) -> None:
         with self._lock:
@@ -872,9 +876,9 @@ class FakeBrandProfiles:
     # profile (jobs)
 
     def jobs(self) -> list[JsonDict]:
-        """Every job, as GetJob would answer it (and its registration types)."""
+        """Every job, as GetJob answers it now."""
         with self._lock:
-            return [self._job_view(job) for job in self._jobs.values()]
+            return [job.info(resources=True) for job in self._jobs.values()]
 
     def _op_create_registrations_from_brand_profile(
         self, request: JsonDict, region: str
@@ -889,25 +893,31 @@ class FakeBrandProfiles:
             raise ApiError("InternalServerException", "the fake has no sms-voice to make them in")
         smart = bool(request.get("smartMatch", True))
         results = []
-        for registration_type in request["registrationTypes"]:
-            job_id = uuid.uuid4().hex
+        for registration_type in map(str, request["registrationTypes"]):
             now = time.time()
-            job: JsonDict = {
-                "jobId": job_id,
-                "operationType": "CREATE_REGISTRATIONS_FROM_BRAND_PROFILE",
-                "brandProfileId": record.id,
-                "createdAt": now,
-                "finishAt": now + self.job_seconds,
-                "type": str(registration_type),
-                "resources": [],
-            }
-            failure = self.fail_jobs.get(str(registration_type))
+            failure = self.fail_jobs.get(registration_type)
+            job = _Job(
+                id="job-" + uuid.uuid4().hex,
+                profile_id=record.id,
+                region=region,
+                status="FAILED" if failure is not None else "SUCCESS",
+                operation_type=self.JOB_CREATE_REGISTRATIONS,
+                created=now,
+                updated=now + self.job_seconds,
+                error_code=failure[0] if failure is not None else None,
+                error_message=failure[1] if failure is not None else None,
+                finish_at=now + self.job_seconds,
+            )
             if failure is None or failure[2]:
-                job["resources"] = [self._prefilled(record, str(registration_type), region, smart)]
-            if failure is not None:
-                job["errorCode"], job["errorMessage"] = failure[0], failure[1]
-            self._jobs[job_id] = job
-            results.append({"jobId": job_id, "resourceIdentifier": str(registration_type)})
+                made = self._prefilled(record, registration_type, region, smart)
+                job.resources.append(made)
+                self._made.append(
+                    _MadeRegistration(
+                        record.id, str(made["resourceId"]), registration_type, now, smart
+                    )
+                )
+            self._jobs[job.id] = job
+            results.append({"jobId": job.id, "resourceIdentifier": registration_type})
         result = {"results": results}
         if token is not None:
             self._by_token[key] = result
@@ -953,33 +963,169 @@ class FakeBrandProfiles:
                     return text
         return None
 
-    def _job_view(self, job: JsonDict) -> JsonDict:
-        done = time.time() >= float(job["finishAt"])
-        status = "PROCESSING" if not done else ("FAILED" if "errorCode" in job else "SUCCESS")
-        view: JsonDict = {
-            "jobId": job["jobId"],
-            "status": status,
-            "operationType": job["operationType"],
-            "createdAt": job["createdAt"],
-            "updatedAt": job["finishAt"] if done else job["createdAt"],
-            "brandProfileId": job["brandProfileId"],
-        }
-        if done and job["resources"]:
-            view["resources"] = list(job["resources"])
-        if done and "errorCode" in job:
-            view["errorCode"], view["errorMessage"] = job["errorCode"], job["errorMessage"]
-        return view
+    # ================================================================= jobs, made registrations
+    # ListJobs, GetJob, ListRegistrationsFromBrandProfile and the test control that records a
+    # job (``add_job``). Kept apart from the rest, so that the operation that makes jobs
+    # (CreateRegistrationsFromBrandProfile) can record into ``_jobs`` and ``_made`` beside it.
+    # The fake's choices where AWS is silent: job IDs are ``job-`` + 32 hex; a job's
+    # operationType is free text (``JOB_CREATE_REGISTRATIONS`` by default); a job outlives its
+    # profile; ListJobs lists the newest first, summaries with their ``resources`` unless
+    # ``list_jobs_with_resources`` is False (GetJob always has them).
+
+    #: The operationType ``add_job`` records by default (the real values are not documented).
+    JOB_CREATE_REGISTRATIONS: Final = "CREATE_REGISTRATIONS_FROM_BRAND_PROFILE"
+
+    def _reset_jobs(self) -> None:
+        self._jobs: dict[str, _Job] = {}
+        self._made: list[_MadeRegistration] = []
+        self.list_jobs_with_resources = True
+
+    def add_job(
+        self,
+        profile_id: str,
+        status: str = "SUCCESS",
+        *,
+        registrations: Mapping[str, str] | None = None,
+        operation_type: str = JOB_CREATE_REGISTRATIONS,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        smart_match: bool = True,
+    ) -> str:
+        """Record a job of a profile; returns its ID.
+
+        ``registrations`` (registration ID -> type) are the resources it made: each is also a
+        registration made from the profile (ListRegistrationsFromBrandProfile), with
+        ``smartMatchUsed`` = ``smart_match``.
+        """
+        with self._lock:
+            record = self._profiles[profile_id.rsplit("/", 1)[-1]]
+            latest = max((job.created for job in self._jobs.values()), default=0.0)
+            now = max(time.time(), latest + 0.001)
+            job = _Job(
+                id="job-" + uuid.uuid4().hex,
+                profile_id=record.id,
+                region=record.region,
+                status=status,
+                operation_type=operation_type,
+                created=now,
+                updated=now,
+                error_code=error_code,
+                error_message=error_message,
+            )
+            for registration_id, registration_type in (registrations or {}).items():
+                arn = f"arn:aws:sms-voice:{record.region}:{self.account}:registration/"
+                job.resources.append(
+                    {
+                        "resourceType": "REGISTRATION",
+                        "resourceId": registration_id,
+                        "resourceArn": arn + registration_id,
+                    }
+                )
+                self._made.append(
+                    _MadeRegistration(
+                        record.id, registration_id, registration_type, now, smart_match
+                    )
+                )
+            self._jobs[job.id] = job
+            return job.id
+
+    @staticmethod
+    def _page(items: list[JsonDict], request: JsonDict, key: str) -> JsonDict:
+        size = int(request.get("maxResults") or 100)
+        start = int(request.get("nextToken") or 0)
+        result: JsonDict = {key: items[start : start + size]}
+        if start + size < len(items):
+            result["nextToken"] = str(start + size)
+        return result
+
+    def _op_list_jobs(self, request: JsonDict, region: str) -> JsonDict:
+        wanted = str(request.get("brandProfileId") or "").rsplit("/", 1)[-1]
+        jobs = [
+            job
+            for job in sorted(self._jobs.values(), key=lambda j: -j.created)
+            if job.region == region
+            and (not wanted or job.profile_id == wanted)
+            and request.get("status") in (None, job.status)
+            and request.get("operationType") in (None, job.operation_type)
+        ]
+        summaries = [job.info(resources=self.list_jobs_with_resources) for job in jobs]
+        return self._page(summaries, request, "jobs")
 
     def _op_get_job(self, request: JsonDict, region: str) -> JsonDict:
         job = self._jobs.get(str(request["jobId"]))
-        if job is None:
+        if job is None or job.region != region:
             raise ApiError(
                 "ResourceNotFoundException",
                 f"job {request['jobId']} not found",
                 resourceId=str(request["jobId"]),
                 resourceType="job",
             )
-        return self._job_view(job)
+        return job.info(resources=True)
+
+    def _op_list_registrations_from_brand_profile(self, request: JsonDict, region: str) -> JsonDict:
+        record = self._live(str(request["brandProfileId"]))
+        made = [
+            {
+                "registrationId": m.registration_id,
+                "registrationType": m.registration_type,
+                "createdAt": m.created,
+                "smartMatchUsed": m.smart_match,
+            }
+            for m in self._made
+            if m.profile_id == record.id
+        ]
+        return self._page(made, request, "registrationAssociations")
+
+
+@dataclasses.dataclass
+class _Job:
+    id: str
+    profile_id: str
+    region: str
+    status: str
+    operation_type: str
+    created: float
+    updated: float
+    error_code: str | None = None
+    error_message: str | None = None
+    resources: list[JsonDict] = dataclasses.field(default_factory=list)
+    #: Until then the job answers PROCESSING, with no resources and no error.
+    finish_at: float = 0.0
+
+    def info(self, *, resources: bool) -> JsonDict:
+        if time.time() < self.finish_at:
+            return {
+                "jobId": self.id,
+                "status": "PROCESSING",
+                "operationType": self.operation_type,
+                "createdAt": self.created,
+                "updatedAt": self.created,
+                "brandProfileId": self.profile_id,
+            }
+        found: JsonDict = {
+            "jobId": self.id,
+            "status": self.status,
+            "operationType": self.operation_type,
+            "createdAt": self.created,
+            "updatedAt": self.updated,
+            "brandProfileId": self.profile_id,
+        }
+        if self.error_code is not None:
+            found["errorCode"] = self.error_code
+        if self.error_message is not None:
+            found["errorMessage"] = self.error_message
+        if resources and self.resources:  # the model's list holds at least one
+            found["resources"] = [dict(r) for r in self.resources]
+        return found
+
+
+@dataclasses.dataclass(frozen=True)
+class _MadeRegistration:
+    profile_id: str
+    registration_id: str
+    registration_type: str
+    created: float
+    smart_match: bool
 
 
 class _Server(ThreadingHTTPServer):

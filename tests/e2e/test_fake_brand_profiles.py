@@ -105,3 +105,41 @@ def test_a_request_the_model_refuses_is_a_violation(fake: FakeBrandProfiles) -> 
         eum.create_brand_profile(brandProfileName="fine")
     assert _code(refused.value) == "ValidationException"
     assert any("does not match pattern" in v for v in fake.take_violations())
+
+
+def test_jobs_and_the_registrations_made_from_a_profile(fake: FakeBrandProfiles) -> None:
+    eum: Any = fake.client()
+    profile_id = eum.create_brand_profile(brandProfileName="jobs")["brandProfileId"]
+    other = eum.create_brand_profile(brandProfileName="other")["brandProfileId"]
+    made = {f"registration-{n:032x}": "US_TOLL_FREE_REGISTRATION" for n in range(3)}
+    first = fake.add_job(profile_id, registrations=made, smart_match=False)
+    failed = fake.add_job(profile_id, "FAILED", error_code="MAPPING_FAILED")
+    fake.add_job(other)
+
+    page = eum.list_jobs(brandProfileId=profile_id, maxResults=1)
+    assert [job["jobId"] for job in page["jobs"]] == [failed]  # newest first
+    rest = eum.list_jobs(brandProfileId=profile_id, nextToken=page["nextToken"])
+    assert [job["jobId"] for job in rest["jobs"]] == [first] and "nextToken" not in rest
+    assert [r["resourceId"] for r in rest["jobs"][0]["resources"]] == list(made)
+    assert len(eum.list_jobs()["jobs"]) == 3
+    assert [j["jobId"] for j in eum.list_jobs(status="FAILED")["jobs"]] == [failed]
+    fake.list_jobs_with_resources = False
+    assert "resources" not in eum.list_jobs(brandProfileId=profile_id)["jobs"][1]
+    job = eum.get_job(jobId=first)
+    assert job["status"] == "SUCCESS" and len(job["resources"]) == 3
+    assert eum.get_job(jobId=failed)["errorCode"] == "MAPPING_FAILED"
+    with pytest.raises(ClientError) as unknown:
+        eum.get_job(jobId="job-0")
+    assert _code(unknown.value) == "ResourceNotFoundException"
+
+    listed = eum.list_registrations_from_brand_profile(brandProfileId=profile_id, maxResults=2)
+    again = eum.list_registrations_from_brand_profile(
+        brandProfileId=profile_id, nextToken=listed["nextToken"]
+    )
+    found = listed["registrationAssociations"] + again["registrationAssociations"]
+    assert {r["registrationId"]: r["registrationType"] for r in found} == made
+    assert {r["smartMatchUsed"] for r in found} == {False}
+    assert (
+        eum.list_registrations_from_brand_profile(brandProfileId=other)["registrationAssociations"]
+        == []
+    )
