@@ -22,6 +22,7 @@ CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 RULES = REPO / "constructs" / "cdk_sms_registration" / "cfn_lint_rules"
 EXAMPLE = REPO / "examples" / "cloudformation" / "registration-attachment.yaml"
 REGISTRATION_EXAMPLE = REPO / "examples" / "cloudformation" / "registration.yaml"
+BRAND_PROFILE_EXAMPLE = REPO / "examples" / "cloudformation" / "brand-profile.yaml"
 TOKEN = {"Fn::ImportValue": "SmsRegistrationAttachmentServiceToken"}
 
 
@@ -328,6 +329,36 @@ def _profile(**properties: Any) -> dict[str, Any]:
 
 
 _LOGO = {"Name": "logo", "Type": "IMAGE", "AttachmentUrl": "s3://docs/logo.png"}
+
+
+def test_brand_profile_example_passes_and_its_typos_are_named(tmp_path: Path) -> None:
+    assert _lint(BRAND_PROFILE_EXAMPLE) == []
+    template = cfn_yaml.load(str(BRAND_PROFILE_EXAMPLE))
+    properties = template["Resources"]["BrandProfile"]["Properties"]
+    properties["BrandProfileNam"] = properties.pop("BrandProfileName")
+    (index,) = [i for i, a in enumerate(properties["Attributes"]) if a["Name"] == "logo"]
+    logo = properties["Attributes"][index]
+    logo["AttachmentURL"] = logo.pop("AttachmentUrl")
+    broken = tmp_path / "typo.json"
+    broken.write_text(json.dumps(template))
+
+    assert _lint(broken, with_rule=False) == []  # what cfn-lint sees without the rule
+    findings = _lint(broken)
+
+    assert {f["Rule"]["Id"] for f in findings} == {"E9104"}
+    messages = {tuple(f["Location"]["Path"][2:]): f["Message"] for f in findings}
+    properties_path: tuple[Any, ...] = ("Properties",)
+    logo_path = (*properties_path, "Attributes", index)
+    assert set(messages) == {
+        properties_path,
+        (*properties_path, "BrandProfileNam"),
+        logo_path,
+        (*logo_path, "AttachmentURL"),
+    }
+    assert "'BrandProfileName' is a required property" in messages[properties_path]
+    assert "Did you mean 'BrandProfileName'?" in messages[(*properties_path, "BrandProfileNam")]
+    assert "Did you mean 'AttachmentUrl'?" in messages[(*logo_path, "AttachmentURL")]
+    assert {tuple(f["Location"]["Path"][:2]) for f in findings} == {("Resources", "BrandProfile")}
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,10 @@ from cdk_nag import AwsSolutionsChecks
 
 import app as example_app
 import cdk_sms_registration
-from cdk_sms_registration_handler import registration_contract
+from cdk_sms_registration_handler import brand_profile_contract, registration_contract
 from cdk_sms_registration_handler.registration_rules import check_fields
 from examples import (
+    brand_profile_app,
     cross_stack_app,
     imported_attachment_app,
     kms_bucket_app,
@@ -40,6 +41,7 @@ EXAMPLES: dict[str, Callable[[cdk.App], Any]] = {
     "imported_attachment_app": imported_attachment_app.build,
     "registration_notifications_app": registration_notifications_app.build,
     "toll_free_registration_app": toll_free_registration_app.build,
+    "brand_profile_app": brand_profile_app.build,
 }
 
 
@@ -63,7 +65,7 @@ def _templates(assemblies: dict[str, Path]) -> list[Path]:
 
 
 def test_examples_pass_cdk_nag(assemblies: dict[str, Path]) -> None:
-    assert len(_templates(assemblies)) == 8
+    assert len(_templates(assemblies)) == 9
     for assembly in assemblies.values():
         report = assembly / "validation-report.json"
         if report.exists():
@@ -100,6 +102,47 @@ def test_toll_free_example_declares_what_the_service_takes(assemblies: dict[str,
         t["Fields"] for t in builtin_types() if t["RegistrationType"] == spec.registration_type
     ]
     assert check_fields(definitions, spec.values, submit=True) == []
+
+
+def test_brand_profile_example_draws_its_fields_from_the_profile(
+    assemblies: dict[str, Path],
+) -> None:
+    """Three types of two countries, every profile value written into their fields, and every
+    REQUIRED field declared (they pass the fake service's rules even for a submit)."""
+    (template_path,) = assemblies["brand_profile_app"].glob("*.template.json")
+    resources = json.loads(template_path.read_text())["Resources"]
+    (profile,) = [
+        r for r in resources.values() if r["Type"] == brand_profile_contract.RESOURCE_TYPE
+    ]
+    attributes = {a["Name"]: a for a in profile["Properties"]["Attributes"]}
+    texts = {name: a["Text"] for name, a in attributes.items() if "Text" in a}
+    assert texts == dict(brand_profile_app.FACTS)
+    media = {name: a["Type"] for name, a in attributes.items() if "Text" not in a}
+    assert media == {"logo": "IMAGE", "letterOfAuthorization": "DOCUMENT"}
+    registrations = [
+        r for r in resources.values() if r["Type"] == registration_contract.RESOURCE_TYPE
+    ]
+    types = sorted(r["Properties"]["RegistrationType"] for r in registrations)
+    assert types == [
+        "IN_SENDER_ID_REGISTRATION",
+        "US_TEN_DLC_BRAND_REGISTRATION",
+        "US_TOLL_FREE_REGISTRATION",
+    ]
+    definitions = {t["RegistrationType"]: t["Fields"] for t in builtin_types()}
+    used = set()
+    for registration in registrations:
+        properties = dict(registration["Properties"])
+        del properties["ServiceToken"]
+        assert properties["Submit"] is False  # DRAFTs: reviewed by a person first
+        for entry in properties["Fields"]:
+            if "AttachmentId" in entry:
+                assert entry["AttachmentId"]["Fn::GetAtt"][1] == "RegistrationAttachmentId"
+                entry["AttachmentId"] = "ra-0123456789abcdef"
+            elif "Text" in entry:
+                used |= {name for name, text in texts.items() if text == entry["Text"]}
+        spec = registration_contract.parse_properties(properties)
+        assert check_fields(definitions[spec.registration_type], spec.values, submit=True) == []
+    assert used == set(texts)  # every fact reaches at least one registration
 
 
 def test_every_acknowledgment_has_a_reason(assemblies: dict[str, Path]) -> None:

@@ -16,6 +16,10 @@ against definitions it never compiled in):
   ``contactInfo.businessContactEmail``: then REQUIRED).
 - ``US_TEN_DLC_BRAND_VETTING``: no sections and no fields; a brand registration is associated
   before submit.
+- ``IN_SENDER_ID_REGISTRATION``: an India sender ID (3-6 letters) for transactional or
+  promotional messages, the company's DLT entity ID, a REQUIRED letter of authorization and an
+  OPTIONAL proof of the sender ID's connection to the brand (ATTACHMENTs); the sender ID is
+  associated by the service on approval.
 
 ``text_field``/``select_field``/``attachment_field``/``conditional`` build definitions;
 ``bulk_text_type`` builds a type of N plain text fields (e.g. 100 for throttling tests).
@@ -31,6 +35,7 @@ JsonDict = dict[str, Any]
 TOLL_FREE = "US_TOLL_FREE_REGISTRATION"
 TEN_DLC_BRAND = "US_TEN_DLC_BRAND_REGISTRATION"
 TEN_DLC_BRAND_VETTING = "US_TEN_DLC_BRAND_VETTING"
+INDIA_SENDER_ID = "IN_SENDER_ID_REGISTRATION"
 
 ANY_TEXT = r"^(?=\s*\S)[\s\S]+$"
 URL = r"^https?://[^\s]+$"
@@ -313,6 +318,57 @@ def _ten_dlc_brand_vetting() -> JsonDict:
     )
 
 
+def _india_sender_id() -> JsonDict:
+    fields = [
+        text_field("companyInfo.companyName", "REQUIRED", max_length=100),
+        text_field("companyInfo.website", "REQUIRED", max_length=500, pattern=URL),
+        text_field("companyInfo.address1", "REQUIRED", max_length=100),
+        text_field("companyInfo.city", "REQUIRED", max_length=100),
+        text_field(
+            "companyInfo.isoCountryCode",
+            "REQUIRED",
+            min_length=2,
+            max_length=2,
+            pattern=ISO_COUNTRY,
+        ),
+        text_field(
+            "companyInfo.principalEntityId",
+            "REQUIRED",
+            min_length=19,
+            max_length=19,
+            pattern=r"^[0-9]{19}$",
+        ),
+        text_field("contactInfo.firstName", "REQUIRED", max_length=50),
+        text_field("contactInfo.lastName", "REQUIRED", max_length=50),
+        text_field("contactInfo.email", "REQUIRED", min_length=5, max_length=100, pattern=EMAIL),
+        text_field("contactInfo.phoneNumber", max_length=16, pattern=E164),
+        text_field(
+            "senderIdInfo.senderId", "REQUIRED", min_length=3, max_length=6, pattern=r"^[A-Z]+$"
+        ),
+        select_field("senderIdInfo.messageType", ("TRANSACTIONAL", "PROMOTIONAL"), "REQUIRED"),
+        attachment_field("senderIdInfo.letterOfAuthorization", "REQUIRED"),
+        attachment_field("senderIdInfo.senderIdConnectionProof"),
+    ]
+    return registration_type(
+        INDIA_SENDER_ID,
+        "India sender ID registration",
+        sections=[
+            _section("companyInfo", "Company information"),
+            _section("contactInfo", "Contact information"),
+            _section("senderIdInfo", "Sender ID information"),
+        ],
+        fields=fields,
+        associations=[
+            {
+                "ResourceType": "SENDER_ID",
+                "IsoCountryCode": "IN",
+                "AssociationBehavior": "ASSOCIATE_ON_APPROVAL",
+                "DisassociationBehavior": "DELETE_REGISTRATION_DISASSOCIATES",
+            }
+        ],
+    )
+
+
 def builtin_types() -> list[JsonDict]:
     """Fresh copies of the fake's built-in registration types."""
-    return [_toll_free(), _ten_dlc_brand(), _ten_dlc_brand_vetting()]
+    return [_toll_free(), _ten_dlc_brand(), _ten_dlc_brand_vetting(), _india_sender_id()]

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from botocore.model import StructureShape
 
 from .fake_registration_types import (
+    INDIA_SENDER_ID,
     TEN_DLC_BRAND,
     TEN_DLC_BRAND_VETTING,
     TOLL_FREE,
@@ -208,7 +209,8 @@ def test_type_definitions_filter_and_paginate(client: Any) -> None:
         client.describe_registration_type_definitions, "RegistrationTypeDefinitions", MaxResults=2
     )
     names = [d["RegistrationType"] for page in pages for d in page]
-    assert len(pages) == 2 and names == [TOLL_FREE, TEN_DLC_BRAND, TEN_DLC_BRAND_VETTING]
+    assert len(pages) == 2
+    assert names == [TOLL_FREE, TEN_DLC_BRAND, TEN_DLC_BRAND_VETTING, INDIA_SENDER_ID]
     toll_free = client.describe_registration_type_definitions(
         Filters=[{"Name": "supported-association-resource-type", "Values": ["TOLL_FREE"]}]
     )["RegistrationTypeDefinitions"]
@@ -221,6 +223,10 @@ def test_type_definitions_filter_and_paginate(client: Any) -> None:
             "DisassociationBehavior": "DISASSOCIATE_ALL_CLOSES_REGISTRATION",
         }
     ]
+    india = client.describe_registration_type_definitions(
+        Filters=[{"Name": "supported-association-iso-country-code", "Values": ["IN"]}]
+    )["RegistrationTypeDefinitions"]
+    assert [d["RegistrationType"] for d in india] == [INDIA_SENDER_ID]
     _fails(
         client.describe_registration_type_definitions,
         "ValidationException",
