@@ -275,3 +275,67 @@ def test_scaffolded_registrations_synthesize_with_the_real_constructs(tmp_path: 
     assert "Scaffolded/Brand/UsTenDlcBrandRegistration" in message
     assert "companyInfo.website: does not match the pattern" in message
     assert 'brand profile Scaffolded/Brand/BrandProfile attribute "website"' in message
+
+
+# --------------------------------------------------------------------------- prefilled drafts
+
+
+def test_a_prefilled_registration_names_the_profile_and_the_role_may_prefill(
+    tmp_path: Path,
+) -> None:
+    from cdk_sms_registration_handler import registration_contract
+
+    stack = _stack(tmp_path)
+    profile = _profile(stack)
+    imported = BrandProfile.from_brand_profile_id(stack, "Imported", "bp-0123")
+    Registration(
+        stack, "Drafted", registration_type="US_TOLL_FREE_REGISTRATION", brand_profile=profile
+    )
+    Registration(
+        stack,
+        "Exact",
+        registration_type="US_TOLL_FREE_REGISTRATION",
+        brand_profile=imported,
+        smart_match=False,
+    )
+    template = template_of(stack)
+    by_id = {
+        lid: resource["Properties"]
+        for lid, resource in resources_of_type(
+            template, registration_contract.RESOURCE_TYPE
+        ).items()
+    }
+    drafted = next(p for lid, p in by_id.items() if lid.startswith("Drafted"))
+    exact = next(p for lid, p in by_id.items() if lid.startswith("Exact"))
+    # The profile's physical ID is its ID: a Ref, and the dependency CloudFormation orders by.
+    assert drafted["BrandProfileId"] == {
+        "Ref": stack.get_logical_id(profile.node.default_child)  # type: ignore[arg-type]
+    }
+    assert drafted["SmartMatch"] is True
+    assert (exact["BrandProfileId"], exact["SmartMatch"]) == ("bp-0123", False)
+    spec = registration_contract.parse_properties({**exact, "ServiceToken": "t", "Tags": None})
+    assert (spec.brand_profile_id, spec.smart_match) == ("bp-0123", False)
+    prefill = statement(template, "PrefillFromBrandProfiles")
+    assert prefill["Action"] == "end-user-messaging:CreateRegistrationsFromBrandProfile"
+    assert "brand-profile/*" in flat(prefill["Resource"])
+    assert statement(template, "ReadPrefillJobs")["Resource"] == "*"
+
+
+def test_smart_match_without_a_profile_fails_naming_the_fix(tmp_path: Path) -> None:
+    from cdk_sms_registration import RegistrationValidationError
+
+    with pytest.raises(RegistrationValidationError) as raised:
+        Registration(
+            _stack(tmp_path), "R", registration_type="US_TOLL_FREE_REGISTRATION", smart_match=True
+        )
+    assert "Profiles/R: smart_match needs brand_profile=" in str(raised.value)
+
+
+def test_the_contract_refuses_smart_match_without_a_profile() -> None:
+    from cdk_sms_registration_handler import registration_contract
+
+    base = {"ServiceToken": "t", "RegistrationType": "US_TOLL_FREE_REGISTRATION"}
+    with pytest.raises(registration_contract.RegistrationValidationError, match="SmartMatch"):
+        registration_contract.parse_properties({**base, "SmartMatch": "false"})
+    spec = registration_contract.parse_properties({**base, "BrandProfileId": "bp-1"})
+    assert (spec.brand_profile_id, spec.smart_match) == ("bp-1", True)

@@ -155,7 +155,14 @@ REGISTRATION_SCHEMA: dict[str, Any] = {
             "pattern": r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?\s*$",
         },
         "Tags": _tags(r"(?!cdk-sms-registration:)"),
+        # The brand profile the service prefills the draft from (Create only), and how.
+        "BrandProfileId": _RESOURCE_ID,
+        "SmartMatch": {
+            "type": ["boolean", "string"],
+            "pattern": r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?\s*$",
+        },
     },
+    "dependentRequired": {"SmartMatch": ["BrandProfileId"]},
 }
 
 
