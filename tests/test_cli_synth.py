@@ -183,7 +183,9 @@ def test_handler_asset_holds_handler_and_installed_crhelper_only(synth: Synth) -
     assert not list(asset.rglob("__pycache__"))
     assert not list(asset.rglob("*.pyc"))
     assert not list(asset.rglob("tests"))
-    assert sum(f.stat().st_size for f in asset.rglob("*") if f.is_file()) < 256 * 1024
+    # The handler's source for three resource types and crhelper: about 270 KB. The budget
+    # catches what must not be there (a virtualenv, boto3, tests: megabytes), not growth.
+    assert sum(f.stat().st_size for f in asset.rglob("*") if f.is_file()) < 512 * 1024
 
 
 def test_second_synth_reuses_the_asset(synth: Synth) -> None:
