@@ -747,11 +747,13 @@ class HistoryMachine(RuleBasedStateMachine):
             for invocation in sent.deliveries:
                 phase = (invocation.result or {}).get("stackPhase")
                 if phase not in ROLLBACK_PHASES:
+                    calls = self.env.runtime.calls_of(invocation)
                     late = [
                         f"{call.operation} (stack {call.phase})"
-                        for call in self.env.runtime.calls_of(invocation)
+                        for position, call in enumerate(calls)
                         if call.error_code is None
                         and call.operation in NEVER_AFTER_CANCEL
+                        and not _second_half_of_a_version_swap(calls, position)
                         # During the rollback, or after it for what is not a Create's
                         # first call (a late Create's CreateRegistration, by its ClientToken,
                         # gives back what an earlier delivery made: issue 15's open note).
@@ -939,6 +941,24 @@ class HistoryMachine(RuleBasedStateMachine):
             ("receiver", list(env.receiver.problems)),
         ):
             self.check("g", not violations, f"{source} violations: {violations}", result)
+
+
+def _second_half_of_a_version_swap(calls: Sequence[Any], position: int) -> bool:
+    """A CreateRegistrationVersion right after a DiscardRegistrationVersion sent while the stack
+    was still waiting: one replacement of a SUBMITTED version in two calls, since the service
+    has no single one. The handler asks CloudFormation right before the pair; a sibling that
+    fails between the two (found by the 500-history run, about 1 in 250 histories, unpinned)
+    is not seen, and stopping there would leave the discarded version with nothing after it:
+    docs/reconcile.md, known limits."""
+    call = calls[position]
+    if call.operation != "CreateRegistrationVersion" or position == 0:
+        return False
+    before = calls[position - 1]
+    return (
+        before.operation == "DiscardRegistrationVersion"
+        and before.error_code is None
+        and before.phase not in ROLLBACK_PHASES
+    )
 
 
 def replay(
