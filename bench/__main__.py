@@ -18,7 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from . import cold_start, deploy, synth_scale
+from . import brand_profiles, cold_start, deploy, synth_scale
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,7 @@ FULL = {
     "throughput_count": 100,
     "quota_per_second": 1.0,
     "parallelism": 20,
+    "profile_quota_per_second": 1.0,
 }
 SMOKE = {
     "synth_counts": [1, 3],
@@ -43,6 +44,7 @@ SMOKE = {
     "throughput_count": 4,
     "quota_per_second": 4.0,
     "parallelism": 4,
+    "profile_quota_per_second": 4.0,
 }
 
 
@@ -190,6 +192,44 @@ def _deploy_rows(deployed: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _profile_rows(measured: dict[str, Any]) -> list[str]:
+    m = measured
+    lines = _header(
+        f"Brand profile ({m['attributes']} attributes) and {m['registrations']} registrations "
+        f"drawn from it, profile quota {m['quota_per_second']:g}/s",
+        "made",
+        "least needed",
+        "ratio",
+    )
+    lines.append(
+        _row(
+            "profile writes on Create",
+            m["profile_writes"],
+            m["profile_least_writes"],
+            _ratio(m["profile_writes"], m["profile_least_writes"]),
+        )
+    )
+    lines.append(
+        _row(
+            f"profile calls paced by the quota ({m['profile_calls']} sent, "
+            f"{m['profile_throttled_calls']} throttled)",
+            f"{m['profile_paced_seconds']:.1f} s",
+            f"{m['profile_ideal_seconds']:.1f} s",
+            _ratio(m["profile_paced_seconds"], m["profile_ideal_seconds"]),
+        )
+    )
+    changed = m["change_registration_writes"]
+    lines.append(
+        _row(
+            "one fact changed: writes per registration that uses it",
+            "/".join(str(n) for n in changed),
+            "/".join("1" for _ in range(m["change_registrations_using_the_fact"])),
+            f"profile: {', '.join(m['change_profile_writes']) or 'none'}",
+        )
+    )
+    return lines
+
+
 def table(results: dict[str, Any]) -> str:
     """The results as Markdown."""
     m = results["machine"]
@@ -202,6 +242,7 @@ def table(results: dict[str, Any]) -> str:
         _synth_rows(results["synth_scale"]),
         _cold_start_rows(results["cold_start"]),
         _deploy_rows(results["deploy"]),
+        _profile_rows(results["brand_profiles"]),
     ]
     return "\n\n".join("\n".join(section) for section in sections)
 
@@ -236,12 +277,18 @@ def main() -> int:
             quota_per_second=settings["quota_per_second"],
             parallelism=settings["parallelism"],
         )
+        profiles = brand_profiles.measure(
+            workdir / "brand-profiles",
+            quota_per_second=settings["profile_quota_per_second"],
+            parallelism=settings["parallelism"],
+        )
     results = {
         "machine": machine(),
         "settings": settings,
         "synth_scale": synth,
         "cold_start": cold,
         "deploy": deployed,
+        "brand_profiles": profiles,
         "bench_seconds": time.perf_counter() - started,
     }
     arguments.output.parent.mkdir(parents=True, exist_ok=True)

@@ -42,3 +42,13 @@ def test_bench_smoke_runs_and_reports(tmp_path: Path) -> None:
     throughput = results["deploy"]["throughput"]
     assert throughput["live_after_create"] == throughput["attachments"]
     assert throughput["live_after_delete"] == 0
+    profiles = results["brand_profiles"]
+    assert profiles["attributes"] == 20 and profiles["registrations"] == 3
+    assert profiles["profile_writes"] == profiles["profile_least_writes"]
+    assert profiles["change_profile_writes"] == ["UpdateBrandProfileAttribute"]
+    assert (
+        profiles["change_registration_writes"]
+        == [1] * profiles["change_registrations_using_the_fact"]
+    )
+    assert profiles["left_after_destroy"] == 0
+    assert "| Brand profile (20 attributes)" in result.stdout

@@ -34,7 +34,8 @@ the fake's and said here):
   registration when ``made``.
 
 Settings: ``max_attributes``; ``set_rate_limits({operation: per_second})`` (token bucket, burst
-1, -> ThrottlingException); ``set_faults(throttle_rate=, internal_error_rate=, hold_until=)``.
+1, -> ThrottlingException; ``"*"``: one bucket for every operation, an account's quota);
+``set_faults(throttle_rate=, internal_error_rate=, hold_until=)``.
 Inspection: ``profile(id_or_arn)``, ``live_profiles()`` (snapshots: ``Name``, ``Tags``,
 ``DeletionProtection``, ``Deleted``, ``Attributes`` by name with ``Type``, ``Text``, ``Digest``
 (sha256 of a body), ``Description``, ``Category``), ``calls`` / ``successes`` (per operation),
@@ -258,6 +259,8 @@ class FakeBrandProfiles:
         self.fail_jobs: dict[str, tuple[str, str, bool]] = {}
         self.calls: collections.Counter[str] = collections.Counter()
         self.successes: collections.Counter[str] = collections.Counter()
+        #: When each call that succeeded was answered (time.monotonic()), in order.
+        self.answered_at: list[float] = []
         #: (operation, profile ID, attribute names) of every successful write, in order.
         self.writes: list[tuple[str, str, tuple[str, ...]]] = []
         self.violations: list[str] = []
@@ -319,6 +322,7 @@ class FakeBrandProfiles:
             self.fail_jobs = {}
             self.calls.clear()
             self.successes.clear()
+            self.answered_at.clear()
             self.writes.clear()
             self.violations.clear()
             self.held_too_long.clear()
@@ -416,6 +420,7 @@ class FakeBrandProfiles:
         with self._lock:
             if status == 200:
                 self.successes[operation] += 1
+                self.answered_at.append(time.monotonic())
         return status, json.dumps(payload).encode(), "application/json"
 
     def _route(self, method: str, path: str) -> tuple[str, dict[str, str]]:
@@ -553,9 +558,10 @@ class FakeBrandProfiles:
                 raise ApiError("ThrottlingException", "Rate exceeded (injected)")
             if self._rng.random() < self._internal.get(operation, 0.0):
                 raise ApiError("InternalServerException", "Internal error (injected)")
-            bucket = self._buckets.get(operation)
-            if bucket is not None and not bucket.take():
-                raise ApiError("ThrottlingException", f"Rate exceeded for {operation}")
+            for key in (operation, "*"):
+                bucket = self._buckets.get(key)
+                if bucket is not None and not bucket.take():
+                    raise ApiError("ThrottlingException", f"Rate exceeded for {operation}")
 
     def _checked_output(self, operation: str, result: JsonDict) -> JsonDict:
         shape = self._operation(operation).output_shape
