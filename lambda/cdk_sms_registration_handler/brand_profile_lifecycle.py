@@ -418,6 +418,14 @@ class BrandProfileLifecycle:
         try:
             # A delivery of this request may have written some already (same ClientToken).
             held, same = attempt.observe(None)
+            if held and replacing is None and request.already_taken(profile_id):
+                # A late delivery of a Create answered long ago: the profile is the stack's,
+                # and the Updates since own what it holds; this older declaration must not
+                # be written over it.
+                logger.info(
+                    "brand profile %s: made by an earlier delivery; nothing written", profile_id
+                )
+                return Answer(profile_id, brand_profiles.attributes(created), made=True)
             attempt.apply(decide(spec, held, same, None))
         except Exception as error:
             what = attempt.explain(error)

@@ -134,6 +134,22 @@ class Request:
         """Whether the request belongs to a rollback."""
         return self.phase in ROLLBACK_PHASES
 
+    def already_taken(self, resource_id: str) -> bool:
+        """Whether CloudFormation already records ``resource_id`` as this resource's.
+
+        A Create's ClientToken gives back what an earlier delivery made; when that delivery's
+        answer was taken, later requests own the resource, and this late one must not write
+        its (older) declaration over it.
+        """
+        state = request_state.verdict(
+            self.clients("cloudformation"),
+            dict(self.event),
+            resource_id,
+            self.deadline,
+            phase_at_start=self.phase,
+        )
+        return state.held
+
     def checkpoint(self, resource_id: str, *, in_place: bool = False) -> None:
         """Raise NotAwaited unless CloudFormation still waits for this request.
 

@@ -48,6 +48,9 @@ class Verdict:
     awaited: bool
     why: str
     settled: bool = False
+    #: CloudFormation already records the resource as this logical resource's: an earlier
+    #: delivery of the request was answered and taken.
+    held: bool = False
 
 
 def _error_code(error: ClientError) -> str:
@@ -113,7 +116,9 @@ def verdict(
     resource_status = str(detail.get("ResourceStatus", ""))
     if not in_place and detail.get("PhysicalResourceId") == made_id:
         # An earlier delivery of this request was answered and taken: the resource is this one.
-        return Verdict(True, f"CloudFormation holds {made_id} ({resource_status})", settled=True)
+        return Verdict(
+            True, f"CloudFormation holds {made_id} ({resource_status})", settled=True, held=True
+        )
     expected = IN_PROGRESS.get(str(event["RequestType"]))
     if resource_status != expected:
         return Verdict(False, f"resource {resource_status}")

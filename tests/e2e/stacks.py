@@ -372,6 +372,48 @@ def _prefill_stack(app: cdk.App, name: str, texts: dict[str, str]) -> None:
     )
 
 
+#: The stack of the brand profile histories (test_profile_histories.py): a profile, a DRAFT
+#: registration whose company name is the profile's legalName, and a sibling attachment the
+#: test can make fail (no dependency: CloudFormation starts it beside the profile).
+PROFILE_HISTORY_STACK = "ProfileHistory"
+PROFILE_HISTORY_REGISTRATION = "Brand10Dlc"
+PROFILE_SECRET_NAME = "Secret Legal Name Ltd"
+
+
+def _profile_history_stack(app: cdk.App, name: str) -> None:
+    stack = cdk.Stack(app, name, env=ENV)
+    destroy = cdk.RemovalPolicy.DESTROY
+    profile = BrandProfile(
+        stack,
+        PROFILE,
+        name=PROFILE_NAME,
+        attributes={
+            "legalName": PROFILE_SECRET_NAME,
+            "website": "https://example.com",
+            "logo": AttachmentSource.from_file(str(SAMPLE_PNG)),
+            "loa": AttachmentSource.from_file(str(SAMPLE_PDF)),
+        },
+        removal_policy=destroy,
+    )
+    Registration(
+        stack,
+        PROFILE_HISTORY_REGISTRATION,
+        registration_type="US_TEN_DLC_BRAND_REGISTRATION",
+        fields={
+            "companyInfo.companyName": profile.attribute("legalName"),
+            "companyInfo.businessType": "PRIVATE_PROFIT",
+            "contactInfo.lastName": PRIVATE_NAME,
+        },
+        removal_policy=destroy,
+    )
+    RegistrationAttachment(
+        stack,
+        SIBLING,
+        source=AttachmentSource.from_file(str(SAMPLE_PDF_V2)),
+        removal_policy=destroy,
+    )
+
+
 def build(outdir: Path) -> Path:
     """Synthesize every e2e stack into ``outdir``; returns the cloud assembly directory."""
     # The CDK CLI turns path metadata on; the harness finds resources by their construct path.
@@ -404,6 +446,7 @@ def build(outdir: Path) -> Path:
     _history_stack(app, HISTORY_STACK)
     _brand_profile_stack(app, "ProfileV1", PROFILE_TEXT_V1)
     _brand_profile_stack(app, "ProfileV2", PROFILE_TEXT_V2)
+    _profile_history_stack(app, PROFILE_HISTORY_STACK)
     _prefill_stack(app, "Prefill", PREFILL_PROFILE_TEXTS)
     _prefill_stack(
         app,
