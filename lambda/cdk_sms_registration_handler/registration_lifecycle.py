@@ -479,6 +479,14 @@ class _Update:
             # Before any write (tags included): a declaration the rules refuse writes nothing.
             _validate(definitions, effective, spec, suffix="; nothing written")
             kept_required = sorted(set(plan.drops) - set(deletes))
+            if kept_required and not plan.submit:
+                logger.warning(
+                    "registration %s: %s no longer declared, but REQUIRED: the DRAFT keeps the "
+                    "earlier value (the service does not delete REQUIRED values); declare the "
+                    "field again before submitting",
+                    self.id,
+                    ", ".join(kept_required),
+                )
             if plan.submit and kept_required and plan.action == registration_plan.EDIT_DRAFT:
                 # The service refuses to delete a REQUIRED value, so the DRAFT still holds the
                 # one the stack declared before; submitting would send a value (perhaps an

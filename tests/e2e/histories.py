@@ -864,7 +864,10 @@ class HistoryMachine(RuleBasedStateMachine):
         if touched:
             self.check(
                 "c",
-                after.holds(properties, ignoring=self.left_by_rollback),
+                after.holds(
+                    properties,
+                    ignoring=self.left_by_rollback | self.kept_required(after, properties),
+                ),
                 f"the service does not hold the declaration: {after}",
                 result,
             )
@@ -885,6 +888,18 @@ class HistoryMachine(RuleBasedStateMachine):
                     f"the stack's attachment {lid} is not on the service",
                     result,
                 )
+
+    def kept_required(self, after: Held, properties: Mapping[str, Any]) -> set[str]:
+        """REQUIRED fields the declaration dropped from a DRAFT it does not submit: the service
+        does not delete REQUIRED values, so the DRAFT keeps them (docs/reconcile.md)."""
+        if str(properties.get("Submit", "false")).lower() == "true" or after.effective is None:
+            return set()
+        if after.effective[1] != "DRAFT":
+            return set()
+        fields = self.env.sms.registrations._type(after.type).fields
+        required = {str(f["FieldPath"]) for f in fields if f.get("FieldRequirement") == "REQUIRED"}
+        declared = {str(f["Path"]) for f in properties.get("Fields", [])}
+        return required - declared
 
     def check_environment(
         self, requests: Sequence[Sent], result: DeployResult | None = None

@@ -326,3 +326,23 @@ def test_found_a_replaced_attachment_named_by_its_old_id_is_restored_by_no_rollb
             ("deploy", {"declaration": "address2", "opt_in": "pdf"}),
         ],
     )
+
+
+def test_found_a_dropped_required_field_stays_in_a_draft_that_is_not_submitted(
+    history_env: HistoryEnv,
+) -> None:
+    """Found by the 500-history run (issue 15), the machine's mistake: a declaration without the
+    opt-in image (REQUIRED) and without submit, on a DRAFT. The service refuses to delete a
+    REQUIRED value, so the DRAFT keeps the earlier one; the handler now logs that it does, and
+    the machine's (c) counts REQUIRED fields dropped from a DRAFT it does not submit as kept
+    (submitting such a declaration fails before any write: the test above)."""
+    replay(
+        history_env,
+        [
+            ("redeliver", {"index": 0}),
+            ("deploy_then_fail", {"declaration": "no_association", "opt_in": "pdf"}),
+            ("redeliver", {"index": 0}),
+            ("redeliver", {"index": 0}),
+            ("deploy", {"declaration": "no_association", "opt_in": None}),
+        ],
+    )
