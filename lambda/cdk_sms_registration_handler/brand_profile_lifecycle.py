@@ -86,7 +86,9 @@ class _Attempt:
         #: A forward Update asks CloudFormation again while writing; Create and rollbacks don't
         #: (the guard asks after a Create; a rollback must finish).
         self.in_place_checks = request.request_type == "Update" and not request.rolling_back
-        self._checked_at = time.monotonic()
+        # Never asked yet: the first attribute write asks first (a late delivery of a forward
+        # Update, its rollback long done, must not write its declaration).
+        self._checked_at = float("-inf")
         self.sizes: dict[str, int] = {}
         self._bodies: dict[str, bytes] = {}
 

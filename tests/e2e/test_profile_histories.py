@@ -139,3 +139,21 @@ def test_found_a_late_create_writes_its_older_values_over_the_profile(
         machine.redeliver_the_profile_create()
     finally:
         machine.teardown()
+
+
+def test_found_a_late_forward_update_deletes_an_attribute_its_rollback_restored(
+    profile_history_env: ProfileHistoryEnv,
+) -> None:
+    """Found by 60 profile histories under ``-m load`` (issue 17): a renamed attribute (a delete
+    and a create) whose update rolled back, then the forward Update delivered again: it deleted
+    ``website`` before its first look at CloudFormation (the looks came every 5 s while writing,
+    the first only after 5 s). Broke (c). The first attribute write now asks first.
+    """
+    ProfileHistoryMachine.ENV = profile_history_env
+    machine = ProfileHistoryMachine()
+    try:
+        machine.create()
+        machine.deploy_then_fail("renamed")
+        machine.redeliver(13)
+    finally:
+        machine.teardown()
