@@ -66,9 +66,11 @@ import botocore.session
 from botocore.model import ListShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from .fake_sms import (
+    _CREDENTIAL_RE,
     DEFAULT_ACCOUNT,
     ApiError,
     HeaderLookup,
+    _TokenBucket,
     validate_shape,
     wait_until,
 )
@@ -121,9 +123,6 @@ WRITES: Final = frozenset(
     }
 )
 _MEDIA_KINDS: Final = {"IMAGE": ("png", "jpeg"), "DOCUMENT": ("pdf", "png", "jpeg")}
-_CREDENTIAL_RE = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=[^/]+/(\d{8})/([^/]+)/([^/]+)/aws4_request"
-)
 
 
 def load_service_model() -> ServiceModel:
@@ -218,22 +217,6 @@ def _routes(model: ServiceModel) -> list[_Route]:
         literal += len(path) - position
         routes.append(_Route(name, str(http["method"]), re.compile(regex), literal))
     return sorted(routes, key=lambda route: -route.literal)
-
-
-class _TokenBucket:
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = 1.0
-        self.at = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(1.0, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class FakeBrandProfiles:
@@ -815,24 +798,16 @@ class FakeBrandProfiles:
 
     def _op_list_brand_profile_attributes(self, request: JsonDict, region: str) -> JsonDict:
         record = self._live(str(request["brandProfileId"]))
-        names = sorted(record.attributes)
-        size = int(request.get("maxResults") or 100)
-        start = int(request.get("nextToken") or 0)
-        page = names[start : start + size]
-        result: JsonDict = {
-            "brandProfileAttributes": [
-                {
-                    k: v
-                    for k, v in self._attribute_info(record.attributes[n], url=False).items()
-                    if k in ("attributeName", "attributeType", "description", "category")
-                    or k in ("createdAt", "updatedAt")
-                }
-                for n in page
-            ]
-        }
-        if start + size < len(names):
-            result["nextToken"] = str(start + size)
-        return result
+        summary = ("attributeName", "attributeType", "description", "category")
+        summaries = [
+            {
+                k: v
+                for k, v in self._attribute_info(record.attributes[n], url=False).items()
+                if k in summary or k in ("createdAt", "updatedAt")
+            }
+            for n in sorted(record.attributes)
+        ]
+        return self._page(summaries, request, "brandProfileAttributes")
 
     def _op_update_brand_profile_attribute(self, request: JsonDict, region: str) -> JsonDict:
         record = self._live(str(request["brandProfileId"]))

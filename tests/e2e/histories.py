@@ -37,8 +37,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    rule,
+    run_state_machine_as_test,
+)
 
 from .cloudformation import (
     CloudAssembly,
@@ -976,6 +982,23 @@ def _second_half_of_a_version_swap(calls: Sequence[Any], position: int) -> bool:
     )
 
 
+def run_histories(machine: type[RuleBasedStateMachine], histories: int, steps: int) -> None:
+    """Run a history machine for ``histories`` seeded (derandomized) histories of ``steps``."""
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=histories,
+            stateful_step_count=steps,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+        ),
+    )
+
+
 def replay(
     env: HistoryEnv,
     steps: Sequence[tuple[str, Mapping[str, Any]]],
@@ -1036,4 +1059,5 @@ __all__ = [
     "Violation",
     "delay_hook",
     "replay",
+    "run_histories",
 ]

@@ -17,13 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from .cloudformation import CloudAssembly, LambdaRuntime
 from .fake_cloudformation import FakeCloudFormation
 from .fake_sms import FakeSmsService
-from .histories import HistoryEnv, HistoryMachine, delay_hook, replay
+from .histories import HistoryEnv, HistoryMachine, delay_hook, replay, run_histories
 from .iam_eval import IamRegistry
 from .inprocess import InProcessRuntime
 from .servers import MotoS3Server, ResponseReceiver, S3IamProxy
@@ -81,19 +79,7 @@ def history_env(
 
 def _run(env: HistoryEnv, histories: int) -> None:
     HistoryMachine.ENV = env
-    run_state_machine_as_test(
-        HistoryMachine,
-        settings=settings(
-            max_examples=histories,
-            stateful_step_count=STEPS,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck),
-            print_blob=False,
-        ),
-    )
+    run_histories(HistoryMachine, histories, STEPS)
 
 
 @pytest.mark.slow

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis.stateful import run_state_machine_as_test
 
 from .cloudformation import CloudAssembly, LambdaRuntime
 from .fake_brand_profiles import FakeBrandProfiles
 from .fake_cloudformation import FakeCloudFormation
 from .fake_sms import FakeSmsService
+from .histories import run_histories
 from .iam_eval import IamRegistry
 from .inprocess import InProcessRuntime
 from .profile_histories import ProfileHistoryEnv, ProfileHistoryMachine
@@ -75,19 +74,7 @@ def profile_history_env(
 
 def _run(env: ProfileHistoryEnv, histories: int) -> None:
     ProfileHistoryMachine.ENV = env
-    run_state_machine_as_test(
-        ProfileHistoryMachine,
-        settings=settings(
-            max_examples=histories,
-            stateful_step_count=STEPS,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck),
-            print_blob=False,
-        ),
-    )
+    run_histories(ProfileHistoryMachine, histories, STEPS)
 
 
 @pytest.mark.slow
